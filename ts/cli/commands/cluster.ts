@@ -1,0 +1,191 @@
+import {
+  addCluster,
+  assignNode,
+  getCluster,
+  listClusters,
+  listNodes,
+  parseAddons,
+  removeCluster,
+  updateCluster,
+  type Cluster,
+  type ClusterUpdate,
+  type NodeRole,
+} from '../../fleet/index.js';
+import { builder, command, group } from '../command.js';
+import { confirm, withContext, type GlobalArgs } from '../context.js';
+import { details, print, printJson, table } from '../output.js';
+
+type Args<T> = GlobalArgs & T;
+
+interface ClusterOptions {
+  description?: string;
+  channel?: string;
+  addons?: string;
+  ha?: boolean;
+  active?: boolean;
+  default?: boolean;
+  priority?: number;
+}
+
+const clusterOptions = builder<ClusterOptions>((y) =>
+  y
+    .option('description', { type: 'string', describe: 'Free text' })
+    .option('channel', { type: 'string', describe: 'MicroK8s snap channel', defaultDescription: '1.31/stable' })
+    .option('addons', { type: 'string', describe: 'Wanted addons: name[:args],… e.g. dns,ingress,metallb:10.0.0.10-10.0.0.20' })
+    .option('ha', { type: 'boolean', describe: 'Want a highly available control plane (3+ control-plane nodes)' })
+    .option('active', { type: 'boolean', describe: 'Whether mko acts on this cluster' })
+    .option('default', { type: 'boolean', describe: 'Make this the default cluster' })
+    .option('priority', { type: 'number', describe: 'Lower starts first (power-on order between clusters)' }),
+);
+
+function changes(argv: ClusterOptions): ClusterUpdate {
+  return {
+    ...(argv.description !== undefined ? { description: argv.description } : {}),
+    ...(argv.channel !== undefined ? { channel: argv.channel } : {}),
+    ...(argv.addons !== undefined ? { addons: parseAddons(argv.addons) } : {}),
+    ...(argv.ha !== undefined ? { ha: argv.ha } : {}),
+    ...(argv.active !== undefined ? { active: argv.active } : {}),
+    ...(argv.default !== undefined ? { isDefault: argv.default } : {}),
+    ...(argv.priority !== undefined ? { priority: argv.priority } : {}),
+  };
+}
+
+const addonsText = (c: Cluster): string => c.addons.map((a) => (a.args ? `${a.name}:${a.args}` : a.name)).join(',');
+
+const add = command<Args<ClusterOptions & { name: string; json?: boolean }>>({
+  command: 'add <name>',
+  describe: 'Create a cluster',
+  builder: builder<Args<ClusterOptions & { name: string; json?: boolean }>>((y) =>
+    clusterOptions(y)
+      .positional('name', { type: 'string', demandOption: true })
+      .option('json', { type: 'boolean' })
+      .example('$0 cluster add home --channel 1.31/stable --addons dns,ingress --default', 'A home cluster'),
+  ),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const cluster = addCluster(db, { name: argv.name, ...changes(argv) });
+      if (argv.json) return printJson(cluster);
+      print(`Added cluster ${cluster.name} (id ${cluster.id}), channel ${cluster.channel}`);
+    }),
+});
+
+const update = command<Args<ClusterOptions & { cluster: string; json?: boolean }>>({
+  command: 'update <cluster>',
+  describe: 'Change a cluster’s settings',
+  builder: builder<Args<ClusterOptions & { cluster: string; json?: boolean }>>((y) =>
+    clusterOptions(y)
+      .positional('cluster', { type: 'string', demandOption: true })
+      .option('json', { type: 'boolean' })
+      .example('$0 cluster update home --addons dns,ingress,metrics-server', 'Want one more addon'),
+  ),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const cluster = updateCluster(db, argv.cluster, changes(argv));
+      if (argv.json) return printJson(cluster);
+      print(`Updated cluster ${cluster.name}`);
+    }),
+});
+
+const list = command<Args<{ json?: boolean }>>({
+  command: 'list',
+  describe: 'List clusters',
+  builder: builder<Args<{ json?: boolean }>>((y) => y.option('json', { type: 'boolean' }).example('$0 cluster list', 'All clusters')),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const clusters = listClusters(db);
+      if (argv.json) return printJson(clusters);
+      if (clusters.length === 0) return print('No clusters yet: add one with mko cluster add <name>');
+      print(
+        table(
+          ['ID', 'NAME', 'CHANNEL', 'NODES', 'HA', 'ACTIVE', 'DEFAULT', 'PRIORITY', 'ADDONS'],
+          clusters.map((c) => [c.id, c.name, c.channel, c.nodeCount, c.ha ? 'yes' : 'no', c.active ? 'yes' : 'no', c.isDefault ? '*' : '', c.priority, addonsText(c)]),
+        ),
+      );
+    }),
+});
+
+const show = command<Args<{ cluster: string; json?: boolean }>>({
+  command: 'show <cluster>',
+  describe: 'Show a cluster and its nodes',
+  builder: builder<Args<{ cluster: string; json?: boolean }>>((y) =>
+    y.positional('cluster', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }).example('$0 cluster show home', 'Cluster home'),
+  ),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const c = getCluster(db, argv.cluster);
+      const nodes = listNodes(db, { cluster: c.name });
+      if (argv.json) return printJson({ ...c, nodes });
+      print(
+        details([
+          ['id', c.id],
+          ['name', c.name],
+          ['description', c.description],
+          ['channel', c.channel],
+          ['addons', addonsText(c)],
+          ['ha', c.ha ? 'wanted' : 'not wanted'],
+          ['active', c.active ? 'yes' : 'no'],
+          ['default', c.isDefault ? 'yes' : 'no'],
+          ['priority', c.priority],
+        ]),
+      );
+      print('');
+      print(nodes.length === 0 ? 'No nodes: mko cluster assign <cluster> <node> --role worker' : table(['HOSTNAME', 'ADDRESS', 'ROLE', 'SSH KEY'], nodes.map((n) => [n.hostname, n.address, n.role, n.sshKeyStatus])));
+    }),
+});
+
+const remove = command<Args<{ cluster: string; yes?: boolean; 'detach-nodes'?: boolean }>>({
+  command: 'remove <cluster>',
+  describe: 'Delete a cluster from the database (nodes stay, unassigned, with --detach-nodes)',
+  builder: builder<Args<{ cluster: string; yes?: boolean; 'detach-nodes'?: boolean }>>((y) =>
+    y
+      .positional('cluster', { type: 'string', demandOption: true })
+      .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
+      .option('detach-nodes', { type: 'boolean', describe: 'Unassign the cluster’s nodes instead of refusing' })
+      .example('$0 cluster remove lab --yes --detach-nodes', 'Drop cluster lab'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async ({ db }) => {
+      const c = getCluster(db, argv.cluster);
+      if (!argv.yes) await confirm(`Remove cluster ${c.name} (${c.nodeCount} nodes)?`, '--yes');
+      removeCluster(db, c.name, { detach: argv['detach-nodes'] ?? false });
+      print(`Removed cluster ${c.name}`);
+    }),
+});
+
+const assign = command<Args<{ cluster: string; node: string; role: NodeRole }>>({
+  command: 'assign <cluster> <node>',
+  describe: 'Put a node in a cluster with a role',
+  builder: builder<Args<{ cluster: string; node: string; role: NodeRole }>>((y) =>
+    y
+      .positional('cluster', { type: 'string', demandOption: true })
+      .positional('node', { type: 'string', demandOption: true })
+      .option('role', { type: 'string', choices: ['control-plane', 'worker'] as const, demandOption: true })
+      .example('$0 cluster assign home pi2 --role control-plane', 'pi2 joins home’s control plane'),
+  ),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const node = assignNode(db, argv.node, argv.cluster, argv.role);
+      print(`Assigned ${node.hostname} to ${node.cluster ?? ''} as ${node.role}`);
+    }),
+});
+
+const unassign = command<Args<{ node: string }>>({
+  command: 'unassign <node>',
+  describe: 'Take a node out of its cluster (in the database only)',
+  builder: builder<Args<{ node: string }>>((y) =>
+    y.positional('node', { type: 'string', demandOption: true }).example('$0 cluster unassign pi5', 'pi5 belongs to no cluster'),
+  ),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const node = assignNode(db, argv.node, null);
+      print(`${node.hostname} is in no cluster now`);
+    }),
+});
+
+export const clusterCommand = group(
+  'cluster',
+  'Create clusters and assign nodes to them',
+  [add, update, list, show, remove, assign, unassign],
+  ['$0 cluster add home --default', 'Create the cluster home'],
+);
+

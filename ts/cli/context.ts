@@ -1,0 +1,55 @@
+import { createInterface } from 'node:readline/promises';
+import { openDb, type Db } from '../db/index.js';
+import { UserError } from '../errors.js';
+import { markInterrupted } from '../ops/index.js';
+import { dataDirFor, resolveDbPath } from '../paths.js';
+
+export interface GlobalArgs {
+  db?: string;
+}
+
+export interface Context {
+  db: Db;
+  dbPath: string;
+  dataDir: string;
+}
+
+/** Open the fleet database for one command, tidy operations a crash left running, close after. */
+export async function withContext<T>(argv: GlobalArgs, fn: (ctx: Context) => Promise<T> | T): Promise<T> {
+  const dbPath = resolveDbPath(argv.db);
+  const db = openDb(dbPath);
+  try {
+    markInterrupted(db);
+    return await fn({ db, dbPath, dataDir: dataDirFor(dbPath) });
+  } finally {
+    db.close();
+  }
+}
+
+/** Ask before something destructive; without a terminal, insist on the flag instead of guessing. */
+export async function confirm(question: string, flag: string): Promise<void> {
+  if (!process.stdin.isTTY) throw new UserError(`${question.replace(/\?$/, '')}: not confirmed; pass ${flag} to do it without asking`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UserError('cancelled: nothing was changed');
+  } finally {
+    rl.close();
+  }
+}
+
+/** Ctrl-C cancels the running playbook: the runner stops the child and marks the operation. */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('\nmko: cancelling (Ctrl-C again to quit at once)\n');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  return controller.signal;
+}
+
+/** Stream Ansible output to the terminal, unless JSON was asked for. */
+export function streamTo(json: boolean | undefined): ((chunk: string) => void) | undefined {
+  return json ? undefined : (chunk) => process.stdout.write(chunk);
+}

@@ -1,0 +1,51 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { UserError } from '../errors.js';
+import { clusterCommand } from './commands/cluster.js';
+import { inventoryCommand } from './commands/inventory.js';
+import { migrateCommand } from './commands/migrate.js';
+import { nodeCommand } from './commands/node.js';
+import { operationCommand } from './commands/operation.js';
+
+export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand];
+
+function isSqliteError(error: unknown): error is Error & { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const cli = yargs(argv)
+    .scriptName('mko')
+    .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.')
+    .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
+    .strict()
+    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate')
+    .recommendCommands()
+    .example('$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node')
+    .wrap(Math.min(120, process.stdout.columns || 100))
+    .help()
+    .alias('help', 'h')
+    .version(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new UserError(`${message}\nRun with --help for usage.`);
+    });
+  for (const command of commands) cli.command(command);
+  await cli.parseAsync();
+}
+
+try {
+  await main(hideBin(process.argv));
+} catch (error) {
+  if (error instanceof UserError) {
+    process.stderr.write(`mko: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else if (isSqliteError(error) && error.code === 'SQLITE_BUSY') {
+    process.stderr.write('mko: the database is busy (another mko is writing): try again in a moment\n');
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`mko: unexpected error (a bug, please report it):\n${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,10 @@
+export { openDb, type Db, type OpenOptions } from './open.js';
+export {
+  codeVersion,
+  loadMigrations,
+  migrate,
+  pendingMigrations,
+  schemaVersion,
+  type Migration,
+  type MigrateResult,
+} from './migrate.js';

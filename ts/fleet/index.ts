@@ -1,0 +1,3 @@
+export * from './clusters.js';
+export * from './nodes.js';
+export * from './rows.js';

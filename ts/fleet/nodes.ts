@@ -1,0 +1,202 @@
+import type { Db } from '../db/index.js';
+import { UserError } from '../errors.js';
+import { field, validate } from '../validate/index.js';
+import { getCluster } from './clusters.js';
+import { SELECT_NODES, toNode, type FleetNode, type KeyStatus, type NodeRole, type NodeRow } from './rows.js';
+
+/** Everything a user may set on a node. */
+export interface NodeInput {
+  hostname: string;
+  address: string;
+  sshUser: string;
+  sshPort?: number;
+  role?: NodeRole;
+  cluster?: string;
+  labels?: Record<string, string>;
+  wolMac?: string;
+  wolBroadcast?: string;
+  wolPort?: number;
+  wolEnabled?: boolean;
+  proxmoxHost?: string;
+  proxmoxNode?: string;
+  proxmoxVmid?: number;
+}
+
+export const nodeFlags = {
+  hostname: '--hostname',
+  address: '--ip',
+  sshUser: '--user',
+  sshPort: '--port',
+  role: '--role',
+  cluster: '--cluster',
+  labels: '--label',
+  wolMac: '--mac',
+  wolBroadcast: '--wol-broadcast',
+  wolPort: '--wol-port',
+  wolEnabled: '--wol',
+  proxmoxHost: '--proxmox-host',
+  proxmoxNode: '--proxmox-node',
+  proxmoxVmid: '--vmid',
+};
+
+export const nodeSchema = {
+  type: 'object',
+  properties: {
+    hostname: field.hostname,
+    address: field.address,
+    sshUser: field.sshUser,
+    sshPort: field.port,
+    role: field.role,
+    cluster: field.clusterName,
+    labels: field.labels,
+    wolMac: field.mac,
+    wolBroadcast: field.ipv4,
+    wolPort: field.port,
+    wolEnabled: { type: 'boolean', hint: 'true or false' },
+    proxmoxHost: field.host,
+    proxmoxNode: field.hostname,
+    proxmoxVmid: field.vmid,
+  },
+  required: ['hostname', 'address', 'sshUser'],
+  additionalProperties: false,
+};
+
+/** Normalise a MAC written with '-' or capitals to aa:bb:cc:dd:ee:ff before validation. */
+export function normalizeMac(mac: string): string {
+  return mac.trim().toLowerCase().replace(/-/g, ':');
+}
+
+export function validateNodeInput(input: NodeInput): NodeInput {
+  const candidate = input.wolMac ? { ...input, wolMac: normalizeMac(input.wolMac) } : input;
+  return validate<NodeInput>(nodeSchema, candidate, nodeFlags);
+}
+
+export interface ListNodesFilter {
+  cluster?: string;
+  role?: NodeRole;
+}
+
+export function listNodes(db: Db, filter: ListNodesFilter = {}): FleetNode[] {
+  const clusterId = filter.cluster ? getCluster(db, filter.cluster).id : null;
+  const rows = db
+    .prepare(
+      `${SELECT_NODES}
+       WHERE (@clusterId IS NULL OR n.cluster_id = @clusterId) AND (@role IS NULL OR n.role = @role)
+       ORDER BY c.name IS NULL, c.name, n.role = 'worker', n.hostname`,
+    )
+    .all({ clusterId, role: filter.role ?? null }) as NodeRow[];
+  return rows.map(toNode);
+}
+
+export function findNode(db: Db, ref: string | number): FleetNode | undefined {
+  const text = String(ref);
+  const row = (
+    /^\d+$/.test(text)
+      ? db.prepare(`${SELECT_NODES} WHERE n.id = ? OR n.hostname = ? ORDER BY n.id = ? DESC LIMIT 1`).get(Number(text), text, Number(text))
+      : db.prepare(`${SELECT_NODES} WHERE n.hostname = ?`).get(text)
+  ) as NodeRow | undefined;
+  return row ? toNode(row) : undefined;
+}
+
+export function getNode(db: Db, ref: string | number): FleetNode {
+  const node = findNode(db, ref);
+  if (!node) throw new UserError(`no node ${JSON.stringify(String(ref))}: see mko node list`);
+  return node;
+}
+
+/** Checks that need the database: run before any side effect (key generation) happens. */
+export function assertNodeInsertable(db: Db, input: NodeInput): void {
+  if (findNodeByHostname(db, input.hostname)) {
+    throw new UserError(`node ${input.hostname} already exists: choose another --hostname or remove it first`);
+  }
+  const sameAddress = db
+    .prepare('SELECT hostname FROM nodes WHERE address = ? AND ssh_port = ?')
+    .get(input.address, input.sshPort ?? 22) as { hostname: string } | undefined;
+  if (sameAddress) {
+    throw new UserError(`--ip ${input.address} is already used by node ${sameAddress.hostname}: each node needs its own address`);
+  }
+  if (input.cluster) getCluster(db, input.cluster);
+}
+
+function findNodeByHostname(db: Db, hostname: string): boolean {
+  return db.prepare('SELECT 1 FROM nodes WHERE hostname = ?').get(hostname) !== undefined;
+}
+
+export interface KeyRecord {
+  path: string;
+  type: 'ed25519' | 'rsa';
+  fingerprint: string;
+  status: KeyStatus;
+}
+
+export function insertNode(db: Db, input: NodeInput, key: KeyRecord | null): FleetNode {
+  return db.transaction(() => {
+    assertNodeInsertable(db, input);
+    const clusterId = input.cluster ? getCluster(db, input.cluster).id : null;
+    const result = db
+      .prepare(
+        `INSERT INTO nodes (hostname, address, ssh_user, ssh_port, role, cluster_id, labels,
+           ssh_key_path, ssh_key_type, ssh_key_fingerprint, ssh_key_status,
+           wol_mac, wol_broadcast, wol_port, wol_enabled, proxmox_host, proxmox_node, proxmox_vmid)
+         VALUES (@hostname, @address, @sshUser, @sshPort, @role, @clusterId, @labels,
+           @keyPath, @keyType, @keyFingerprint, @keyStatus,
+           @wolMac, @wolBroadcast, @wolPort, @wolEnabled, @proxmoxHost, @proxmoxNode, @proxmoxVmid)`,
+      )
+      .run({
+        hostname: input.hostname,
+        address: input.address,
+        sshUser: input.sshUser,
+        sshPort: input.sshPort ?? 22,
+        role: input.role ?? 'worker',
+        clusterId,
+        labels: JSON.stringify(input.labels ?? {}),
+        keyPath: key?.path ?? null,
+        keyType: key?.type ?? null,
+        keyFingerprint: key?.fingerprint ?? null,
+        keyStatus: key?.status ?? 'generated',
+        wolMac: input.wolMac ?? null,
+        wolBroadcast: input.wolBroadcast ?? null,
+        wolPort: input.wolPort ?? 9,
+        wolEnabled: input.wolEnabled ? 1 : 0,
+        proxmoxHost: input.proxmoxHost ?? null,
+        proxmoxNode: input.proxmoxNode ?? null,
+        proxmoxVmid: input.proxmoxVmid ?? null,
+      });
+    return getNode(db, Number(result.lastInsertRowid));
+  })();
+}
+
+export function deleteNode(db: Db, id: number): void {
+  db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
+}
+
+/** Put a node in a cluster with a role, or take it out (cluster null). */
+export function assignNode(db: Db, nodeRef: string, clusterRef: string | null, role?: NodeRole): FleetNode {
+  if (role !== undefined) validate(nodeSchema.properties.role, role, { '': '--role' });
+  return db.transaction(() => {
+    const node = getNode(db, nodeRef);
+    const clusterId = clusterRef === null ? null : getCluster(db, clusterRef).id;
+    db.prepare(
+      `UPDATE nodes SET cluster_id = @clusterId, role = @role, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+       WHERE id = @id`,
+    ).run({ id: node.id, clusterId, role: role ?? node.role });
+    return getNode(db, node.id);
+  })();
+}
+
+export function updateNodeKey(db: Db, id: number, key: KeyRecord): void {
+  db.prepare(
+    `UPDATE nodes SET ssh_key_path = @path, ssh_key_type = @type, ssh_key_fingerprint = @fingerprint,
+       ssh_key_status = @status, ssh_tested_at = NULL, ssh_test_result = NULL,
+       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+     WHERE id = @id`,
+  ).run({ id, ...key });
+}
+
+export function recordSshTest(db: Db, id: number, status: KeyStatus, result: string): void {
+  db.prepare(
+    `UPDATE nodes SET ssh_key_status = @status, ssh_test_result = @result,
+       ssh_tested_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+     WHERE id = @id`,
+  ).run({ id, status, result });
+}

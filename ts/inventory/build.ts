@@ -1,0 +1,103 @@
+import path from 'node:path';
+import type { Db } from '../db/index.js';
+import { SELECT_CLUSTERS, SELECT_NODES, toCluster, toNode, type ClusterRow, type FleetNode, type NodeRow } from '../fleet/rows.js';
+import { clusterGroup, clusterRoleGroup, FLEET_GROUPS } from './groups.js';
+
+export interface InventoryGroup {
+  hosts: string[];
+  children?: string[];
+  vars?: Record<string, unknown>;
+}
+
+/** Ansible's inventory-script JSON: groups by name, plus _meta.hostvars. */
+export interface Inventory {
+  _meta: { hostvars: Record<string, Record<string, unknown>> };
+  [group: string]: InventoryGroup | Inventory['_meta'];
+}
+
+/** Shell-quote one word for ansible_ssh_common_args (Ansible splits it with shlex). */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=@-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function hostVars(node: FleetNode): Record<string, unknown> {
+  const vars: Record<string, unknown> = {
+    ansible_host: node.address,
+    ansible_user: node.sshUser,
+    ansible_port: node.sshPort,
+  };
+  if (node.sshKeyPath) vars['ansible_ssh_private_key_file'] = node.sshKeyPath;
+  vars['mko_node_id'] = node.id;
+  vars['mko_role'] = node.role;
+  vars['mko_cluster'] = node.cluster;
+  vars['mko_labels'] = node.labels;
+  vars['mko_wol_enabled'] = node.wol.enabled;
+  vars['mko_wol_mac'] = node.wol.mac;
+  vars['mko_wol_broadcast'] = node.wol.broadcast;
+  vars['mko_wol_port'] = node.wol.port;
+  vars['mko_virtual'] = node.proxmox.vmid !== null;
+  vars['mko_proxmox_host'] = node.proxmox.host;
+  vars['mko_proxmox_node'] = node.proxmox.node;
+  vars['mko_proxmox_vmid'] = node.proxmox.vmid;
+  return vars;
+}
+
+/**
+ * The fleet as an Ansible inventory. Holds addresses, users, key paths and settings, never a
+ * secret: private keys are referenced by path only.
+ */
+export function buildInventory(db: Db, options: { dataDir: string }): Inventory {
+  const clusters = (db.prepare(`${SELECT_CLUSTERS} ORDER BY c.priority, c.name`).all() as ClusterRow[]).map(toCluster);
+  const nodes = (db.prepare(`${SELECT_NODES} ORDER BY n.hostname`).all() as NodeRow[]).map(toNode);
+
+  const groups: Record<string, InventoryGroup> = {};
+  const fleet = Object.values(FLEET_GROUPS);
+  for (const name of fleet) groups[name] = { hosts: [] };
+  const clusterGroups: string[] = [];
+  for (const cluster of clusters) {
+    const group = clusterGroup(cluster.name);
+    const cp = clusterRoleGroup(cluster.name, 'control-plane');
+    const workers = clusterRoleGroup(cluster.name, 'worker');
+    clusterGroups.push(group);
+    groups[group] = {
+      hosts: [],
+      children: [cp, workers],
+      vars: {
+        mko_cluster_name: cluster.name,
+        mko_microk8s_channel: cluster.channel,
+        mko_microk8s_addons: cluster.addons,
+        mko_ha: cluster.ha,
+        mko_cluster_active: cluster.active,
+      },
+    };
+    groups[cp] = { hosts: [] };
+    groups[workers] = { hosts: [] };
+  }
+
+  const hostvars: Record<string, Record<string, unknown>> = {};
+  for (const node of nodes) {
+    hostvars[node.hostname] = hostVars(node);
+    const add = (group: string): void => {
+      groups[group]?.hosts.push(node.hostname);
+    };
+    add(node.role === 'control-plane' ? FLEET_GROUPS.controlPlane : FLEET_GROUPS.workers);
+    if (node.cluster) add(clusterRoleGroup(node.cluster, node.role));
+    else add(FLEET_GROUPS.unassigned);
+    if (node.wol.enabled) add(FLEET_GROUPS.wol);
+    if (node.proxmox.vmid !== null) add(FLEET_GROUPS.virtual);
+  }
+
+  const knownHosts = path.join(options.dataDir, 'known_hosts');
+  return {
+    _meta: { hostvars },
+    all: {
+      hosts: [],
+      children: [...clusterGroups, ...fleet],
+      vars: {
+        // Trust a node's host key on first contact, then refuse it if it ever changes.
+        ansible_ssh_common_args: `-o UserKnownHostsFile=${shellWord(knownHosts)} -o StrictHostKeyChecking=accept-new`,
+      },
+    },
+    ...groups,
+  };
+}

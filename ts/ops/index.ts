@@ -1,0 +1,4 @@
+export * from './operations.js';
+export { exitMeaning, parseRecap } from './recap.js';
+export { redactArgs, scrub, REDACTED } from './redact.js';
+export { runPlaybook, type PlaybookRun, type PlaybookResult } from './runner.js';

@@ -1,0 +1,156 @@
+import type { Db } from '../db/index.js';
+import { UserError } from '../errors.js';
+
+export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export const OPERATION_STATUSES: readonly OperationStatus[] = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'];
+
+export interface HostRecap {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+}
+
+export interface Operation {
+  id: number;
+  kind: string;
+  target: string;
+  playbook: string | null;
+  args: string[];
+  source: 'mko' | 'ansible';
+  status: OperationStatus;
+  exitCode: number | null;
+  exitMeaning: string | null;
+  pid: number | null;
+  startedAt: string;
+  finishedAt: string | null;
+  recap: Record<string, HostRecap>;
+  log: string;
+}
+
+interface OperationRow {
+  id: number;
+  kind: string;
+  target: string;
+  playbook: string | null;
+  args: string;
+  source: 'mko' | 'ansible';
+  status: OperationStatus;
+  exit_code: number | null;
+  exit_meaning: string | null;
+  pid: number | null;
+  started_at: string;
+  finished_at: string | null;
+  recap: string;
+  log: string;
+}
+
+function toOperation(row: OperationRow): Operation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    target: row.target,
+    playbook: row.playbook,
+    args: JSON.parse(row.args) as string[],
+    source: row.source,
+    status: row.status,
+    exitCode: row.exit_code,
+    exitMeaning: row.exit_meaning,
+    pid: row.pid,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    recap: JSON.parse(row.recap) as Record<string, HostRecap>,
+    log: row.log,
+  };
+}
+
+export interface NewOperation {
+  kind: string;
+  target: string;
+  playbook?: string;
+  args?: string[];
+}
+
+export function startOperation(db: Db, op: NewOperation): number {
+  const result = db
+    .prepare(
+      `INSERT INTO operations (kind, target, playbook, args, source, status, pid)
+       VALUES (@kind, @target, @playbook, @args, 'mko', 'running', @pid)`,
+    )
+    .run({ kind: op.kind, target: op.target, playbook: op.playbook ?? null, args: JSON.stringify(op.args ?? []), pid: process.pid });
+  return Number(result.lastInsertRowid);
+}
+
+export function appendLog(db: Db, id: number, text: string): void {
+  if (text) db.prepare('UPDATE operations SET log = log || ? WHERE id = ?').run(text, id);
+}
+
+export interface OperationEnd {
+  status: Exclude<OperationStatus, 'running'>;
+  exitCode: number | null;
+  exitMeaning: string;
+  recap?: Record<string, HostRecap>;
+}
+
+export function finishOperation(db: Db, id: number, end: OperationEnd): void {
+  db.prepare(
+    `UPDATE operations SET status = @status, exit_code = @exitCode, exit_meaning = @exitMeaning,
+       recap = coalesce(@recap, recap), finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+     WHERE id = @id`,
+  ).run({
+    id,
+    status: end.status,
+    exitCode: end.exitCode,
+    exitMeaning: end.exitMeaning,
+    recap: end.recap ? JSON.stringify(end.recap) : null,
+  });
+}
+
+export interface ListOperationsFilter {
+  status?: OperationStatus;
+  limit?: number;
+}
+
+export function listOperations(db: Db, filter: ListOperationsFilter = {}): Operation[] {
+  const rows = db
+    .prepare(
+      `SELECT * FROM operations WHERE (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit`,
+    )
+    .all({ status: filter.status ?? null, limit: filter.limit ?? 20 }) as OperationRow[];
+  return rows.map(toOperation);
+}
+
+export function getOperation(db: Db, id: number): Operation {
+  const row = db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as OperationRow | undefined;
+  if (!row) throw new UserError(`no operation ${id}: see mko operation list`);
+  return toOperation(row);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Operations still marked running whose process is gone were cut off by a crash or a kill:
+ * mark them interrupted. Runs whose process is still alive (another mko, a plain
+ * ansible-playbook) are left alone.
+ */
+export function markInterrupted(db: Db): number {
+  const running = db.prepare("SELECT id, pid FROM operations WHERE status = 'running'").all() as { id: number; pid: number | null }[];
+  const dead = running.filter((op) => op.pid === null || !isAlive(op.pid));
+  const mark = db.prepare(
+    `UPDATE operations SET status = 'interrupted', exit_meaning = 'the process running it ended without recording a result',
+       finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+     WHERE id = ? AND status = 'running'`,
+  );
+  db.transaction(() => dead.forEach((op) => mark.run(op.id)))();
+  return dead.length;
+}

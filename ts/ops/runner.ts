@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Db } from '../db/index.js';
+import { UserError } from '../errors.js';
+import { inventoryScript, playbooksDir, projectRoot } from '../paths.js';
+import { appendLog, finishOperation, startOperation, type HostRecap, type OperationStatus } from './operations.js';
+import { exitMeaning, parseRecap } from './recap.js';
+import { redactArgs, scrub } from './redact.js';
+
+export interface PlaybookRun {
+  /** What the operation is, e.g. "ssh-test", "hosts", "hardware". */
+  kind: string;
+  /** The node or cluster it targets, as the user named it. */
+  target: string;
+  /** Playbook file name under playbooks/, or an absolute path. */
+  playbook: string;
+  limit?: string;
+  check?: boolean;
+  diff?: boolean;
+  /** Passed through a 0600 temporary file, never on the command line. */
+  extraVars?: Record<string, unknown>;
+  /** Values to blank out of the stored and streamed log. */
+  secrets?: string[];
+  extraArgs?: string[];
+  /** The database file the inventory script and callback should read. */
+  dbPath: string;
+  env?: Record<string, string>;
+  /** Receives Ansible's output as it arrives. */
+  onOutput?: (chunk: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface PlaybookResult {
+  operationId: number;
+  status: Exclude<OperationStatus, 'running'>;
+  exitCode: number | null;
+  exitMeaning: string;
+  recap: Record<string, HostRecap>;
+  output: string;
+}
+
+const LOG_FLUSH_MS = 1000;
+
+/**
+ * The one way mko runs Ansible: record the operation first, stream output live to the caller and
+ * into the operation's log, parse the recap, record the exit code with its meaning.
+ */
+export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookResult> {
+  const playbook = path.isAbsolute(run.playbook) ? run.playbook : path.join(playbooksDir, run.playbook);
+  const tempDir = mkdtempSync(path.join(os.tmpdir(), 'mko-run-'));
+  const args = ['-i', inventoryScript, playbook];
+  if (run.limit) args.push('--limit', run.limit);
+  if (run.check) args.push('--check');
+  if (run.diff) args.push('--diff');
+  if (run.extraVars && Object.keys(run.extraVars).length > 0) {
+    const varsFile = path.join(tempDir, 'extra-vars.json');
+    writeFileSync(varsFile, JSON.stringify(run.extraVars), { mode: 0o600 });
+    args.push('-e', `@${varsFile}`);
+  }
+  args.push(...(run.extraArgs ?? []));
+
+  const operationId = startOperation(db, {
+    kind: run.kind,
+    target: run.target,
+    playbook: path.relative(projectRoot, playbook),
+    args: redactArgs(['ansible-playbook', ...args.map((a) => a.replace(tempDir, '$TMP'))]),
+  });
+
+  const secrets = run.secrets ?? [];
+  let output = '';
+  let pending = '';
+  const flush = (): void => {
+    appendLog(db, operationId, pending);
+    pending = '';
+  };
+  const timer = setInterval(flush, LOG_FLUSH_MS);
+
+  try {
+    const child = execa('ansible-playbook', args, {
+      cwd: projectRoot,
+      env: {
+        ANSIBLE_CONFIG: path.join(projectRoot, 'ansible.cfg'),
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_RETRY_FILES_ENABLED: '0',
+        MKO_DB: run.dbPath,
+        MKO_OPERATION_ID: String(operationId),
+        ...run.env,
+      },
+      all: true,
+      buffer: false,
+      reject: false,
+      stdin: 'ignore',
+      ...(run.signal ? { cancelSignal: run.signal } : {}),
+      forceKillAfterDelay: 5000,
+    });
+    child.all?.setEncoding('utf8');
+    child.all?.on('data', (chunk: string) => {
+      const clean = scrub(chunk, secrets);
+      output += clean;
+      pending += clean;
+      run.onOutput?.(clean);
+    });
+    const result = await child;
+    clearInterval(timer);
+    flush();
+    if ((result as { code?: string }).code === 'ENOENT') {
+      throw new UserError('ansible-playbook is not installed: install it with `apt install ansible` (ansible-core 2.14 or later)');
+    }
+    const recap = parseRecap(output);
+    const cancelled = result.isCanceled || run.signal?.aborted === true;
+    const exitCode = result.exitCode ?? null;
+    const status: PlaybookResult['status'] = cancelled ? 'cancelled' : exitCode === 0 ? 'succeeded' : 'failed';
+    const meaning = cancelled ? 'cancelled by the user (Ctrl-C)' : exitMeaning(exitCode);
+    finishOperation(db, operationId, { status, exitCode, exitMeaning: meaning, recap });
+    return { operationId, status, exitCode, exitMeaning: meaning, recap, output };
+  } catch (error) {
+    clearInterval(timer);
+    flush();
+    finishOperation(db, operationId, { status: 'failed', exitCode: null, exitMeaning: `could not run ansible-playbook: ${(error as Error).message}` });
+    throw error;
+  } finally {
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+}

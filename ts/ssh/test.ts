@@ -1,0 +1,78 @@
+import type { Db } from '../db/index.js';
+import { getNode, recordSshTest, type FleetNode, type KeyStatus } from '../fleet/index.js';
+import { runPlaybook } from '../ops/index.js';
+
+export type SshFailure = 'unreachable' | 'auth-refused' | 'host-key-changed' | 'sudo-needs-password' | 'error';
+
+export interface SshTestResult {
+  node: FleetNode;
+  ok: boolean;
+  failure?: SshFailure;
+  /** One line for the user: what happened and what to do. */
+  summary: string;
+  operationId: number;
+}
+
+const CHECKS: { failure: SshFailure; pattern: RegExp }[] = [
+  { failure: 'host-key-changed', pattern: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/ },
+  { failure: 'auth-refused', pattern: /Permission denied \(|Too many authentication failures|Authentication failed/ },
+  { failure: 'sudo-needs-password', pattern: /Missing sudo password|a password is required|Incorrect sudo password|sudo: a terminal is required/ },
+  { failure: 'unreachable', pattern: /UNREACHABLE!|Connection refused|Connection timed out|No route to host|Could not resolve hostname|Network is unreachable/ },
+];
+
+/** Which step of login-then-sudo failed, read from Ansible's output. */
+export function classifySshFailure(output: string): SshFailure {
+  return CHECKS.find((check) => check.pattern.test(output))?.failure ?? 'error';
+}
+
+function advice(node: FleetNode, failure: SshFailure, knownHosts: string): string {
+  const target = `${node.sshUser}@${node.address}:${node.sshPort}`;
+  switch (failure) {
+    case 'unreachable':
+      return `unreachable: nothing answered SSH at ${target}; check the node is on and the address and port are right`;
+    case 'auth-refused':
+      return `auth refused: ${target} rejected key ${node.sshKeyFingerprint ?? ''}; paste the lines from mko node instructions ${node.hostname} on the node`;
+    case 'host-key-changed':
+      return `host key changed: ${node.address} presents a different host key than before; if the node was reinstalled, run ssh-keygen -f ${knownHosts} -R ${node.address} and test again`;
+    case 'sudo-needs-password':
+      return `sudo needs a password: login works but ${node.sshUser} has no passwordless sudo; paste the sudo lines from mko node instructions ${node.hostname}`;
+    case 'error':
+      return 'failed: see mko operation show --log for the Ansible output';
+  }
+}
+
+const STATUS_AFTER: Record<SshFailure, KeyStatus> = {
+  unreachable: 'failed',
+  'auth-refused': 'failed',
+  'host-key-changed': 'failed',
+  // Login worked, so the key is on the node; only sudo is missing.
+  'sudo-needs-password': 'deployed',
+  error: 'failed',
+};
+
+/** Log in over SSH and run a command with passwordless sudo, through Ansible and the fleet inventory. */
+export async function testSsh(
+  db: Db,
+  ref: string,
+  context: { dbPath: string; dataDir: string; onOutput?: (chunk: string) => void; signal?: AbortSignal; env?: Record<string, string> },
+): Promise<SshTestResult> {
+  const node = getNode(db, ref);
+  const result = await runPlaybook(db, {
+    kind: 'ssh-test',
+    target: node.hostname,
+    playbook: 'test-ssh.yml',
+    limit: node.hostname,
+    dbPath: context.dbPath,
+    ...(context.onOutput ? { onOutput: context.onOutput } : {}),
+    ...(context.signal ? { signal: context.signal } : {}),
+    ...(context.env ? { env: context.env } : {}),
+  });
+  if (result.status === 'succeeded') {
+    recordSshTest(db, node.id, 'verified', 'ok: login and passwordless sudo work');
+    return { node: getNode(db, node.id), ok: true, summary: `ok: ${node.hostname} accepts the key and has passwordless sudo`, operationId: result.operationId };
+  }
+  const failure = result.status === 'cancelled' ? 'error' : classifySshFailure(result.output);
+  const summary = result.status === 'cancelled' ? 'cancelled' : advice(node, failure, `${context.dataDir}/known_hosts`);
+  if (result.status !== 'cancelled') recordSshTest(db, node.id, STATUS_AFTER[failure], summary);
+  return { node: getNode(db, node.id), ok: false, failure, summary, operationId: result.operationId };
+}

@@ -1,0 +1,106 @@
+import { isIP } from 'node:net';
+import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
+import { UserError } from '../errors.js';
+
+/**
+ * One ajv instance for every input mko accepts. Each property schema carries a `hint`: the
+ * words that follow "must be" in the one-line error the user sees.
+ */
+const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, coerceTypes: false });
+ajv.addKeyword({ keyword: 'hint', schemaType: 'string' });
+ajv.addFormat('ip', { type: 'string', validate: (s: string) => isIP(s) !== 0 });
+ajv.addFormat('ipv4', { type: 'string', validate: (s: string) => isIP(s) === 4 });
+ajv.addFormat('host', { type: 'string', validate: (s: string) => isIP(s) !== 0 || HOSTNAME.test(s) });
+
+export const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** Reusable property schemas. */
+export const field = {
+  hostname: {
+    type: 'string',
+    pattern: HOSTNAME.source,
+    hint: 'a hostname of letters, digits, hyphens and dots (RFC 1123), e.g. pi1 or pi1.lan',
+  },
+  address: { type: 'string', format: 'ip', hint: 'an IPv4 or IPv6 address, e.g. 192.168.1.10 or fd00::10' },
+  ipv4: { type: 'string', format: 'ipv4', hint: 'an IPv4 address, e.g. 192.168.1.255' },
+  host: { type: 'string', format: 'host', hint: 'a hostname or an IP address' },
+  sshUser: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$', hint: 'a Unix user name, e.g. ubuntu' },
+  port: { type: 'integer', minimum: 1, maximum: 65535, hint: 'a port number from 1 to 65535' },
+  role: { type: 'string', enum: ['control-plane', 'worker'], hint: 'control-plane or worker' },
+  clusterName: {
+    type: 'string',
+    pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+    hint: 'a name of up to 63 letters, digits, ".", "_" or "-", starting with a letter or digit, e.g. home',
+  },
+  channel: {
+    type: 'string',
+    pattern: '^(latest|[0-9]+\\.[0-9]+(-strict|-eksd)?)/(stable|candidate|beta|edge)$',
+    hint: 'a MicroK8s snap channel like 1.31/stable',
+  },
+  mac: {
+    type: 'string',
+    pattern: '^[0-9a-f]{2}(:[0-9a-f]{2}){5}$',
+    hint: 'a MAC address like aa:bb:cc:dd:ee:ff',
+  },
+  vmid: { type: 'integer', minimum: 100, maximum: 999999999, hint: 'a Proxmox VM id from 100 to 999999999' },
+  keyType: { type: 'string', enum: ['ed25519', 'rsa'], hint: 'ed25519 or rsa' },
+  text: { type: 'string', maxLength: 1000, hint: 'text of at most 1000 characters' },
+  priority: { type: 'integer', minimum: 0, maximum: 1000000, hint: 'an integer from 0 to 1000000' },
+  labels: {
+    type: 'object',
+    propertyNames: { pattern: '^[A-Za-z0-9]([A-Za-z0-9_./-]{0,61}[A-Za-z0-9])?$' },
+    additionalProperties: { type: 'string', maxLength: 253 },
+    hint: 'key=value pairs whose keys are letters, digits, "-", "_", "." or "/"',
+  },
+  addons: {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+        args: { type: 'string', pattern: '^[^\\s\'"`$;|&]*$' },
+      },
+      required: ['name', 'args'],
+      additionalProperties: false,
+    },
+    hint: 'a comma-separated list of addon[:args], e.g. dns,ingress,metallb:10.0.0.10-10.0.0.20',
+  },
+} as const;
+
+export interface FieldNames {
+  /** How each property is spelled on the command line, e.g. { address: '--ip' }. */
+  [property: string]: string;
+}
+
+const cache = new WeakMap<object, ValidateFunction>();
+
+/** Validate `data` against `schema`; throw a one-line UserError naming the field on failure. */
+export function validate<T>(schema: JSONSchemaType<T> | object, data: unknown, names: FieldNames = {}): T {
+  let check = cache.get(schema);
+  if (!check) {
+    check = ajv.compile(schema);
+    cache.set(schema, check);
+  }
+  if (check(data)) return data as T;
+  const error = check.errors?.[0];
+  throw new UserError(describe(error, schema, data, names));
+}
+
+function describe(error: ErrorObject | undefined, schema: object, data: unknown, names: FieldNames): string {
+  if (!error) return 'invalid input';
+  const segments = error.instancePath.split('/').filter(Boolean);
+  const property =
+    error.keyword === 'required'
+      ? String((error.params as { missingProperty: string }).missingProperty)
+      : (segments[0] ?? '');
+  const flag = names[property] ?? `--${property}`;
+  if (error.keyword === 'required') return `missing ${flag}: it is required`;
+  if (error.keyword === 'additionalProperties') {
+    return `unknown option ${String((error.params as { additionalProperty: string }).additionalProperty)}`;
+  }
+  const propertySchema = (schema as { properties?: Record<string, { hint?: string }> }).properties?.[property];
+  const value = property ? (data as Record<string, unknown>)[property] : data;
+  const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value ?? null);
+  const hint = propertySchema?.hint ?? error.message ?? 'valid';
+  return `invalid ${flag} ${shown}: must be ${hint}`;
+}
