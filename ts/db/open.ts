@@ -19,12 +19,13 @@ export function openDb(file: string, options: OpenOptions = {}): Db {
   if (file !== ':memory:' && !options.readonly) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   db.pragma('busy_timeout = 5000');
-  if (!options.readonly) db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   refuseNewerDatabase(db);
   if (options.migrate !== false && !options.readonly && pendingMigrations(db).length > 0) {
     migrate(db, { backup: file !== ':memory:' && hasUserTables(db) ? file : undefined });
   }
+  // After the backup: switching to WAL rewrites the file header, so the copy would not be the old file.
+  if (!options.readonly) db.pragma('journal_mode = WAL');
   return db;
 }
 

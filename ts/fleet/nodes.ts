@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
-import { getCluster } from './clusters.js';
+import { findCluster, getCluster } from './clusters.js';
 import { SELECT_NODES, toNode, type FleetNode, type KeyStatus, type NodeRole, type NodeRow } from './rows.js';
 
 /** Everything a user may set on a node. */
@@ -115,7 +115,9 @@ export function assertNodeInsertable(db: Db, input: NodeInput): void {
   if (sameAddress) {
     throw new UserError(`--ip ${input.address} is already used by node ${sameAddress.hostname}: each node needs its own address`);
   }
-  if (input.cluster) getCluster(db, input.cluster);
+  if (input.cluster && !findCluster(db, input.cluster)) {
+    throw new UserError(`--cluster ${JSON.stringify(input.cluster)} does not exist: see mko cluster list`);
+  }
 }
 
 function findNodeByHostname(db: Db, hostname: string): boolean {

@@ -42,6 +42,7 @@ export interface PlaybookResult {
 }
 
 const LOG_FLUSH_MS = 1000;
+const CANCEL_GRACE_MS = 5000;
 
 /**
  * The one way mko runs Ansible: record the operation first, stream output live to the caller and
@@ -76,6 +77,7 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     pending = '';
   };
   const timer = setInterval(flush, LOG_FLUSH_MS);
+  let cancelled = false;
 
   try {
     const child = execa('ansible-playbook', args, {
@@ -92,9 +94,26 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
       buffer: false,
       reject: false,
       stdin: 'ignore',
-      ...(run.signal ? { cancelSignal: run.signal } : {}),
-      forceKillAfterDelay: 5000,
+      // Its own process group, so cancelling reaches the workers and the commands they run.
+      detached: true,
     });
+    const stopGroup = (signal: NodeJS.Signals): void => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    };
+    const escalation: NodeJS.Timeout[] = [];
+    const cancel = (): void => {
+      cancelled = true;
+      // SIGINT first: ansible-playbook stops its workers and prints what it did.
+      stopGroup('SIGINT');
+      escalation.push(setTimeout(() => stopGroup('SIGTERM'), CANCEL_GRACE_MS));
+      escalation.push(setTimeout(() => stopGroup('SIGKILL'), 2 * CANCEL_GRACE_MS));
+    };
+    if (run.signal?.aborted) cancel();
+    run.signal?.addEventListener('abort', cancel, { once: true });
     child.all?.setEncoding('utf8');
     child.all?.on('data', (chunk: string) => {
       const clean = scrub(chunk, secrets);
@@ -103,13 +122,14 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
       run.onOutput?.(clean);
     });
     const result = await child;
+    escalation.forEach(clearTimeout);
+    run.signal?.removeEventListener('abort', cancel);
     clearInterval(timer);
     flush();
     if ((result as { code?: string }).code === 'ENOENT') {
       throw new UserError('ansible-playbook is not installed: install it with `apt install ansible` (ansible-core 2.14 or later)');
     }
     const recap = parseRecap(output);
-    const cancelled = result.isCanceled || run.signal?.aborted === true;
     const exitCode = result.exitCode ?? null;
     const status: PlaybookResult['status'] = cancelled ? 'cancelled' : exitCode === 0 ? 'succeeded' : 'failed';
     const meaning = cancelled ? 'cancelled by the user (Ctrl-C)' : exitMeaning(exitCode);

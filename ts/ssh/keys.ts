@@ -47,7 +47,8 @@ export async function describeKey(privateKeyPath: string, type?: KeyType): Promi
     throw new UserError(`--ssh-key ${privateKeyPath} does not exist: give the path of a private key`);
   }
   const pubPath = `${privateKeyPath}.pub`;
-  const derived = await execa('ssh-keygen', ['-y', '-f', privateKeyPath], { reject: false });
+  // -P '': an encrypted key fails at once instead of ssh-keygen waiting for a passphrase.
+  const derived = await execa('ssh-keygen', ['-y', '-P', '', '-f', privateKeyPath], { reject: false });
   if (derived.exitCode !== 0) {
     throw new UserError(
       `--ssh-key ${privateKeyPath} is not a usable private key (encrypted or malformed): give an unencrypted private key`,

@@ -98,7 +98,10 @@ function describe(error: ErrorObject | undefined, schema: object, data: unknown,
   if (error.keyword === 'additionalProperties') {
     return `unknown option ${String((error.params as { additionalProperty: string }).additionalProperty)}`;
   }
-  const propertySchema = (schema as { properties?: Record<string, { hint?: string }> }).properties?.[property];
+  // A bare field schema (validated on its own, e.g. a role) carries its hint at the top.
+  const propertySchema = property
+    ? (schema as { properties?: Record<string, { hint?: string }> }).properties?.[property]
+    : (schema as { hint?: string });
   const value = property ? (data as Record<string, unknown>)[property] : data;
   const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value ?? null);
   const hint = propertySchema?.hint ?? error.message ?? 'valid';

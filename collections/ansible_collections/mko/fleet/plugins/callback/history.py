@@ -1,0 +1,486 @@
+# -*- coding: utf-8 -*-
+# Copyright: mko contributors
+# SPDX-License-Identifier: Apache-2.0
+"""Record plain ansible-playbook runs in mko's operation history (the `operations` table)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: history
+type: notification
+short_description: Record ansible-playbook runs in mko's operation history
+version_added: 0.1.0
+author: mko contributors
+description:
+  - Writes one row per C(ansible-playbook) run to the C(operations) table of the mko fleet
+    database, with C(source=ansible), so runs started by hand appear in the same history as the
+    runs mko starts itself.
+  - The row holds the command line with secrets redacted, the playbook, the target (the
+    C(--limit) value, else the host pattern of the first play), a plain-text log of task
+    statuses, the per-host recap, the status and ansible-playbook's exit code.
+  - The log is written at most every two seconds while the run goes on, so a crash leaves a
+    partial log. A run that ends before its recap (Ctrl-C, crash) is marked C(interrupted).
+  - When C(MKO_OPERATION_ID) is set the run was started by mko, which records it itself, and
+    this callback does nothing.
+  - The callback never creates the database. If it is missing or has no schema yet, or any
+    database error occurs, it shows one warning and the playbook carries on unrecorded.
+requirements:
+  - An mko fleet database at schema version 1 or later.
+options:
+  db:
+    description:
+      - Path of the mko fleet database.
+      - When unset, C(data/mko.db) in the project that holds this collection (the directory
+        with mko's C(ansible.cfg)).
+    type: path
+    env:
+      - name: MKO_DB
+notes:
+  - Enable with C(callbacks_enabled = mko.fleet.history) in C(ansible.cfg).
+  - Extra-vars whose key contains C(pass), C(secret), C(token), C(key), C(pwd) or C(credential), and the values
+    of C(--vault-password-file), C(--become-password-file) and C(--connection-password-file),
+    are stored as C(<redacted>). C(@file) extra-vars are stored as given.
+  - Results of C(no_log) tasks are never stored; failures store only their C(msg).
+"""
+
+import atexit
+import datetime
+import json
+import os
+import pathlib
+import re
+import shlex
+import sqlite3
+import sys
+import threading
+import time
+
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+
+# plugins/callback/history.py -> callback, plugins, fleet, mko, ansible_collections, collections
+PROJECT_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *([os.pardir] * 6)))
+
+REDACTED = '<redacted>'
+# Same pattern as mko's own runner (ts/ops/redact.ts), so both kinds of history rows agree.
+SECRET_KEY = re.compile(r'pass|secret|token|key|pwd|credential', re.IGNORECASE)
+# ansible-playbook's own exit codes for a run that reached its recap.
+EXIT_OK = 0
+EXIT_FAILED = 2
+EXIT_UNREACHABLE = 4
+EXIT_MEANINGS = {
+    EXIT_OK: 'ok',
+    EXIT_FAILED: 'one or more hosts failed',
+    EXIT_UNREACHABLE: 'one or more hosts unreachable',
+}
+INTERRUPTED_MEANING = 'ansible-playbook ended before its recap (interrupted)'
+NO_LOG_MARK = '(output hidden by no_log)'
+FLUSH_INTERVAL = 2.0
+MAX_MESSAGE = 2000
+BANNER_WIDTH = 79
+
+# Long options whose value is a secret file path, and the extra-vars option. argparse accepts
+# any unambiguous prefix (--vault-password=..., --extra=...), so prefixes count too, except
+# where the prefix is itself a complete, harmless option.
+_EXTRA_VARS_OPTIONS = ('--extra-vars',)
+_SECRET_FILE_OPTIONS = (
+    '--vault-password-file', '--vault-pass-file',
+    '--become-password-file', '--become-pass-file',
+    '--connection-password-file', '--conn-pass-file',
+)
+_HARMLESS_PREFIXES = ('--become', '--connection')
+# Short flags that take no value and may be bundled in front of -e (e.g. -vvve).
+_BUNDLE_WITH_E = re.compile(r'^-[vbkKCDJ]*e(.*)$', re.DOTALL)
+_KEY_VALUE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*=', re.DOTALL)
+
+
+def utc_now():
+    """ISO 8601 UTC with milliseconds, like SQLite's strftime('%Y-%m-%dT%H:%M:%fZ', 'now')."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (now.microsecond // 1000)
+
+
+def _redact_structure(data):
+    if isinstance(data, dict):
+        return {k: (REDACTED if SECRET_KEY.search(str(k)) else _redact_structure(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_redact_structure(v) for v in data]
+    return data
+
+
+def redact_extra_vars(value):
+    """One -e value with the values of secret-looking keys replaced; @file references kept."""
+    if value.startswith('@'):
+        return value
+    if value.lstrip().startswith(('{', '[')):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            # YAML flow syntax: not parsed here, so all or nothing.
+            return REDACTED if SECRET_KEY.search(value) else value
+        redacted = _redact_structure(data)
+        return value if redacted == data else json.dumps(redacted)
+    try:
+        tokens = shlex.split(value)
+    except ValueError:
+        return REDACTED if SECRET_KEY.search(value) else value
+    changed = False
+    parts = []
+    for token in tokens:
+        key, sep, _ = token.partition('=')
+        if sep and SECRET_KEY.search(key):
+            parts.append(key + '=' + REDACTED)
+            changed = True
+        else:
+            parts.append(shlex.quote(token))
+    return ' '.join(parts) if changed else value
+
+
+def _long_option_kind(name):
+    """'extra' or 'secret' for a long option name (without '=value'), else None."""
+    if name in _HARMLESS_PREFIXES:
+        return None
+    if len(name) > 2:
+        if any(option.startswith(name) for option in _EXTRA_VARS_OPTIONS):
+            return 'extra'
+        if any(option.startswith(name) for option in _SECRET_FILE_OPTIONS):
+            return 'secret'
+    return None
+
+
+def redact_argv(argv):
+    """The command line as stored in operations.args, with secrets replaced by <redacted>."""
+    out = []
+    expecting = None
+    for arg in argv:
+        if expecting == 'extra':
+            out.append(redact_extra_vars(arg))
+            expecting = None
+            continue
+        if expecting == 'secret':
+            out.append(REDACTED)
+            expecting = None
+            continue
+        if arg.startswith('--'):
+            name, sep, value = arg.partition('=')
+            kind = _long_option_kind(name)
+            if kind is None:
+                out.append(arg)
+            elif sep:
+                out.append(name + '=' + (redact_extra_vars(value) if kind == 'extra' else REDACTED))
+            else:
+                out.append(arg)
+                expecting = kind
+            continue
+        bundled = _BUNDLE_WITH_E.match(arg)
+        if bundled:
+            attached = bundled.group(1)
+            if attached:
+                out.append(arg[:len(arg) - len(attached)] + redact_extra_vars(attached))
+            else:
+                out.append(arg)
+                expecting = 'extra'
+            continue
+        if _KEY_VALUE.match(arg) and SECRET_KEY.search(arg.partition('=')[0]):
+            out.append(arg.partition('=')[0] + '=' + REDACTED)
+            continue
+        out.append(arg)
+    return out
+
+
+def _is_censored(result):
+    no_log = getattr(result._task, 'no_log', False)
+    return (isinstance(no_log, bool) and no_log) or 'censored' in result._result or bool(result._result.get('_ansible_no_log'))
+
+
+def _short(value):
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    text = text.strip()
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + '...'
+
+
+def _banner(title):
+    return '\n%s %s' % (title, '*' * max(3, BANNER_WIDTH - len(title)))
+
+
+class CallbackModule(CallbackBase):
+    """Keeps one operations row per ansible-playbook run up to date."""
+
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'notification'
+    CALLBACK_NAME = 'mko.fleet.history'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display=None):
+        super().__init__(display=display)
+        self._pid = os.getpid()
+        self._conn = None
+        self._operation_id = None
+        self._db_path = None
+        self._given_up = False
+        self._finished = False
+        self._target_from_limit = False
+        self._plays_seen = 0
+        self._playbooks_seen = 0
+        self._lines = []
+        self._dirty = False
+        self._last_flush = 0.0
+        self._timer = None
+        # The timer thread flushes too; the connection is shared under this lock.
+        self._lock = threading.RLock()
+
+    # --- database ------------------------------------------------------------------------------
+
+    def _database_path(self):
+        try:
+            configured = self.get_option('db')
+        except KeyError:
+            configured = None
+        return configured or os.environ.get('MKO_DB') or os.path.join(PROJECT_ROOT, 'data', 'mko.db')
+
+    def _give_up(self, message):
+        """Show one warning, then stay silent and out of the way for the rest of the run."""
+        with self._lock:
+            if self._given_up:
+                return
+            self._given_up = True
+            self._cancel_timer()
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except sqlite3.Error:
+                    pass
+                self._conn = None
+        self._display.warning('mko history: run not recorded: %s' % message)
+
+    def _connect(self, path):
+        if not os.path.exists(path):
+            self._give_up('no database at %s' % path)
+            return None
+        # mode=rw: never create the database, even if it vanishes after the check above.
+        uri = pathlib.Path(os.path.abspath(path)).as_uri() + '?mode=rw'
+        conn = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute('PRAGMA busy_timeout = 5000')
+            conn.execute('PRAGMA foreign_keys = ON')
+            version = conn.execute('PRAGMA user_version').fetchone()[0]
+        except BaseException:
+            conn.close()
+            raise
+        if version < 1:
+            conn.close()
+            self._give_up('%s has no mko schema (user_version %d)' % (path, version))
+            return None
+        return conn
+
+    def _guarded(self, action, *args):
+        """Run a database step; any failure becomes the run's one warning, never an exception."""
+        if self._given_up:
+            return None
+        try:
+            with self._lock:
+                return action(*args)
+        except Exception as error:  # pylint: disable=broad-except
+            self._give_up('cannot write to %s: %s' % (self._db_path, error))
+            return None
+
+    def _start_run(self, playbook_path):
+        self._db_path = self._database_path()
+        self._conn = self._connect(self._db_path)
+        if self._conn is None:
+            return
+        limit = context.CLIARGS.get('subset') or ''
+        self._target_from_limit = bool(limit)
+        cursor = self._conn.execute(
+            'INSERT INTO operations (kind, source, status, playbook, args, target, pid, started_at)'
+            " VALUES ('playbook', 'ansible', 'running', ?, ?, ?, ?, ?)",
+            (self._relative(playbook_path), json.dumps(redact_argv(sys.argv)), limit, os.getpid(), utc_now()),
+        )
+        self._operation_id = cursor.lastrowid
+        self._last_flush = time.monotonic()
+        atexit.register(self._at_exit)
+
+    def _set_target(self, target):
+        self._conn.execute('UPDATE operations SET target = ? WHERE id = ?', (target, self._operation_id))
+
+    def _log_text(self):
+        return '\n'.join(self._lines).lstrip('\n')
+
+    def _flush(self):
+        if self._conn is None or self._operation_id is None:
+            return
+        self._conn.execute('UPDATE operations SET log = ? WHERE id = ?', (self._log_text(), self._operation_id))
+        self._dirty = False
+        self._last_flush = time.monotonic()
+
+    def _finish(self, status, exit_code, exit_meaning, recap):
+        if self._conn is None or self._operation_id is None or self._finished:
+            return
+        self._cancel_timer()
+        self._conn.execute(
+            'UPDATE operations SET status = ?, exit_code = ?, exit_meaning = ?, finished_at = ?, recap = ?, log = ?'
+            ' WHERE id = ?',
+            (status, exit_code, exit_meaning, utc_now(), json.dumps(recap), self._log_text(), self._operation_id),
+        )
+        self._finished = True
+        self._dirty = False
+        self._conn.close()
+        self._conn = None
+
+    def _at_exit(self):
+        # Forked workers inherit this handler; only the process that owns the row may finish it.
+        if os.getpid() != self._pid or self._finished:
+            return
+        self._guarded(self._finish, 'interrupted', None, INTERRUPTED_MEANING, {})
+
+    def _relative(self, path):
+        if not path:
+            return None
+        absolute = os.path.abspath(path)
+        if absolute.startswith(PROJECT_ROOT + os.sep):
+            return os.path.relpath(absolute, PROJECT_ROOT)
+        return absolute
+
+    # --- log -----------------------------------------------------------------------------------
+
+    @property
+    def _recording(self):
+        return self._operation_id is not None and not self._finished and not self._given_up
+
+    def _log(self, line):
+        if not self._recording:
+            return
+        with self._lock:
+            self._lines.append(line)
+            self._dirty = True
+            wait = FLUSH_INTERVAL - (time.monotonic() - self._last_flush)
+            if wait <= 0:
+                self._cancel_timer()
+                self._guarded(self._flush)
+            elif self._timer is None:
+                # Trailing flush, so a line written just before a long task is not held back.
+                self._timer = threading.Timer(wait, self._timed_flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _timed_flush(self):
+        with self._lock:
+            if self._timer is threading.current_thread():
+                self._timer = None
+            if self._dirty and self._recording:
+                self._guarded(self._flush)
+
+    def _cancel_timer(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _status_line(self, status, result, outcome='', item=False, with_message=False):
+        """`ok: [host]`, `fatal: [host]: FAILED! => msg`; never more than the msg of a failure."""
+        line = '%s: [%s]%s' % (status, self.host_label(result), outcome)
+        if _is_censored(result):
+            self._log(line + ' ' + NO_LOG_MARK)
+            return
+        if item:
+            label = result._result.get('_ansible_item_label', result._result.get('item'))
+            # As the default callback: `ok: [h] => (item=x)` but `failed: [h] (item=x) => msg`.
+            line += '%s(item=%s)' % (' ' if with_message else ' => ', _short(label))
+        message = result._result.get('msg') if with_message else None
+        if message not in (None, ''):
+            line += ' => %s' % _short(message)
+        self._log(line)
+
+    # --- callbacks -----------------------------------------------------------------------------
+
+    def v2_playbook_on_start(self, playbook):
+        if os.environ.get('MKO_OPERATION_ID'):
+            return  # mko's runner records this run itself
+        self._playbooks_seen += 1
+        if self._playbooks_seen == 1:
+            self._guarded(self._start_run, getattr(playbook, '_file_name', None))
+        else:
+            self._log(_banner('PLAYBOOK: %s' % self._relative(getattr(playbook, '_file_name', ''))))
+
+    def v2_playbook_on_play_start(self, play):
+        if not self._recording:
+            return
+        self._plays_seen += 1
+        name = play.get_name().strip()
+        self._log(_banner('PLAY [%s]' % name if name else 'PLAY'))
+        if self._plays_seen == 1 and not self._target_from_limit:
+            hosts = play.hosts if isinstance(play.hosts, (list, tuple)) else [play.hosts]
+            self._guarded(self._set_target, ','.join(str(h) for h in hosts if h))
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._log(_banner('TASK [%s]' % task.get_name().strip()))
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._log(_banner('RUNNING HANDLER [%s]' % task.get_name().strip()))
+
+    def v2_playbook_on_no_hosts_matched(self):
+        self._log('skipping: no hosts matched')
+
+    def v2_playbook_on_no_hosts_remaining(self):
+        self._log(_banner('NO MORE HOSTS LEFT'))
+
+    def v2_playbook_on_include(self, included_file):
+        hosts = ', '.join(h.name for h in included_file._hosts)
+        self._log('included: %s for %s' % (self._relative(included_file._filename), hosts))
+
+    def v2_runner_on_ok(self, result):
+        if result._task.loop and 'results' in result._result:
+            return  # each item had its own line
+        self._status_line('changed' if result._result.get('changed') else 'ok', result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if not (result._task.loop and 'results' in result._result):
+            self._status_line('fatal', result, ': FAILED!', with_message=True)
+        if ignore_errors:
+            self._log('...ignoring')
+
+    def v2_runner_on_skipped(self, result):
+        if result._task.loop and 'results' in result._result:
+            return
+        self._status_line('skipping', result)
+
+    def v2_runner_on_unreachable(self, result):
+        self._status_line('fatal', result, ': UNREACHABLE!', with_message=True)
+        if result._task.ignore_unreachable:
+            self._log('...ignoring')
+
+    def v2_runner_item_on_ok(self, result):
+        self._status_line('changed' if result._result.get('changed') else 'ok', result, item=True)
+
+    def v2_runner_item_on_failed(self, result):
+        self._status_line('failed', result, item=True, with_message=True)
+
+    def v2_runner_item_on_skipped(self, result):
+        self._status_line('skipping', result, item=True)
+
+    def v2_runner_retry(self, result):
+        left = result._result.get('retries', 0) - result._result.get('attempts', 0)
+        self._log('FAILED - RETRYING: [%s]: %s (%d retries left).' % (self.host_label(result), result.task_name, left))
+
+    def v2_playbook_on_stats(self, stats):
+        if not self._recording:
+            return
+        recap = {}
+        for host in sorted(stats.processed.keys()):
+            summary = stats.summarize(host)
+            recap[host] = {
+                'ok': summary['ok'],
+                'changed': summary['changed'],
+                'unreachable': summary['unreachable'],
+                'failed': summary['failures'],
+                'skipped': summary['skipped'],
+                'rescued': summary['rescued'],
+                'ignored': summary['ignored'],
+            }
+        self._log(_banner('PLAY RECAP'))
+        for host, counts in recap.items():
+            self._log('%-26s : %s' % (host, ' '.join('%s=%d' % (k, v) for k, v in counts.items())))
+        any_failed = any(c['failed'] for c in recap.values())
+        any_unreachable = any(c['unreachable'] for c in recap.values())
+        exit_code = EXIT_FAILED if any_failed else EXIT_UNREACHABLE if any_unreachable else EXIT_OK
+        status = 'failed' if any_failed or any_unreachable else 'succeeded'
+        self._guarded(self._finish, status, exit_code, EXIT_MEANINGS[exit_code], recap)

@@ -1,0 +1,121 @@
+// The runner drives the real ansible-playbook (local connection, no SSH needed) and records
+// everything in a real SQLite file.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '../db/index.js';
+import { getOperation, markInterrupted, startOperation } from './operations.js';
+import { runPlaybook, type PlaybookRun } from './runner.js';
+
+let dir: string;
+let dbPath: string;
+let db: Db;
+
+function playbook(name: string, tasks: string): string {
+  const file = path.join(dir, `${name}.yml`);
+  writeFileSync(file, `- name: ${name}\n  hosts: localhost\n  gather_facts: false\n  tasks:\n${tasks}`);
+  return file;
+}
+
+const local = (file: string, extra: Partial<PlaybookRun> = {}): PlaybookRun => ({
+  kind: 'test',
+  target: 'localhost',
+  playbook: file,
+  dbPath,
+  extraArgs: ['-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=/usr/bin/python3'],
+  limit: 'localhost',
+  ...extra,
+});
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'mko-runner-'));
+  dbPath = path.join(dir, 'mko.db');
+  db = openDb(dbPath);
+});
+
+afterAll(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('runPlaybook', () => {
+  it('records a successful run with its recap, log and redacted arguments', async () => {
+    const file = playbook(
+      'ok',
+      `    - name: Say hello
+      ansible.builtin.debug:
+        msg: "hello {{ nut_password }}"
+    - name: Touch a file
+      ansible.builtin.file:
+        path: ${dir}/touched
+        state: touch
+`,
+    );
+    const chunks: string[] = [];
+    const result = await runPlaybook(db, local(file, { extraVars: { nut_password: 's3cret-ups-pw' }, secrets: ['s3cret-ups-pw'], onOutput: (c) => chunks.push(c) }));
+    expect(result.status).toBe('succeeded');
+    expect(result.exitCode).toBe(0);
+    expect(result.recap['localhost']).toEqual({ ok: 2, changed: 1, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
+    expect(chunks.join('')).toContain('TASK [Say hello]');
+
+    const op = getOperation(db, result.operationId);
+    expect(op).toMatchObject({ kind: 'test', status: 'succeeded', exitCode: 0, exitMeaning: 'ok', source: 'mko' });
+    expect(op.log).toContain('TASK [Touch a file]');
+    expect(op.log).toContain('hello <redacted>');
+    expect(op.args[0]).toBe('ansible-playbook');
+    expect(op.args.join(' ')).toContain('@$TMP/extra-vars.json');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(readFileSync(dbPath).includes('s3cret-ups-pw')).toBe(false);
+    // The callback plugin sees MKO_OPERATION_ID and does not record the run a second time.
+    expect((db.prepare('SELECT count(*) AS n FROM operations').get() as { n: number }).n).toBe(1);
+  });
+
+  it('records a failed host with exit code 2 and its meaning', async () => {
+    const file = playbook('fails', `    - name: Fail on purpose\n      ansible.builtin.command: /bin/false\n      changed_when: false\n`);
+    const result = await runPlaybook(db, local(file));
+    expect(result).toMatchObject({ status: 'failed', exitCode: 2, exitMeaning: 'one or more hosts failed' });
+    expect(getOperation(db, result.operationId).recap['localhost']?.failed).toBe(1);
+  });
+
+  it('cancels on abort: stops the child, marks the operation cancelled, keeps the partial log', async () => {
+    const file = playbook('slow', `    - name: Sleep a long time\n      ansible.builtin.command: sleep 300\n      changed_when: false\n`);
+    const controller = new AbortController();
+    let seenTask = false;
+    const started = Date.now();
+    const pending = runPlaybook(
+      db,
+      local(file, {
+        signal: controller.signal,
+        onOutput: (chunk) => {
+          if (!seenTask && chunk.includes('TASK [Sleep a long time]')) {
+            seenTask = true;
+            // Let the log flush once so the partial log is in the database before we cancel.
+            setTimeout(() => controller.abort(), 1500);
+          }
+        },
+      }),
+    );
+    const result = await pending;
+    expect(seenTask).toBe(true);
+    expect(result.status).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const op = getOperation(db, result.operationId);
+    expect(op.status).toBe('cancelled');
+    expect(op.log).toContain('TASK [Sleep a long time]');
+    const leftover = await execa('pgrep', ['-f', '^sleep 300$'], { reject: false });
+    expect(leftover.stdout.trim()).toBe('');
+  });
+
+  it('marks operations whose process died as interrupted, and leaves live ones alone', async () => {
+    const dead = await execa('true');
+    const deadOp = startOperation(db, { kind: 'test', target: 'x' });
+    db.prepare('UPDATE operations SET pid = ? WHERE id = ?').run(dead.pid ?? 999999, deadOp);
+    const liveOp = startOperation(db, { kind: 'test', target: 'y' });
+    expect(markInterrupted(db)).toBeGreaterThanOrEqual(1);
+    expect(getOperation(db, deadOp).status).toBe('interrupted');
+    expect(getOperation(db, liveOp).status).toBe('running');
+    db.prepare("UPDATE operations SET status = 'succeeded' WHERE id = ?").run(liveOp);
+  });
+});
