@@ -30,7 +30,7 @@ const clusterSchema = {
   additionalProperties: false,
 };
 
-export const clusterFlags = { isDefault: '--default', addons: '--addons', channel: '--channel' };
+export const clusterFlags = { name: 'cluster name', isDefault: '--default', addons: '--addons', channel: '--channel' };
 
 /** Parse `dns,ingress,metallb:10.0.0.10-10.0.0.20` into addon objects. */
 export function parseAddons(spec: string): Addon[] {
