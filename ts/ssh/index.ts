@@ -2,3 +2,4 @@ export { addNode, nodeInstructions, regenerateKey, type AddNodeOptions, type Onb
 export { renderInstructions, renderSetupScript, type InstructionsInput, type InstructionsFormat } from './instructions.js';
 export { describeKey, ensureKeysDir, generateNodeKey, removeKeyFiles, type KeyType, type NodeKey } from './keys.js';
 export { classifySshFailure, testSsh, type SshFailure, type SshTestResult } from './test.js';
+export { pasteProgram, shQuote } from './paste.js';

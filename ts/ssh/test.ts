@@ -10,6 +10,10 @@ export interface SshTestResult {
   failure?: SshFailure;
   /** One line for the user: what happened and what to do. */
   summary: string;
+}
+
+export interface SshTestRun {
+  results: SshTestResult[];
   operationId: number;
 }
 
@@ -23,6 +27,15 @@ const CHECKS: { failure: SshFailure; pattern: RegExp }[] = [
 /** Which step of login-then-sudo failed, read from Ansible's output. */
 export function classifySshFailure(output: string): SshFailure {
   return CHECKS.find((check) => check.pattern.test(output))?.failure ?? 'error';
+}
+
+/** The lines of Ansible's output about one host (its task results carry the error messages). */
+export function hostLines(output: string, host: string): string {
+  const tag = `[${host}]`;
+  return output
+    .split('\n')
+    .filter((line) => line.includes(tag))
+    .join('\n');
 }
 
 function advice(node: FleetNode, failure: SshFailure, knownHosts: string): string {
@@ -50,29 +63,44 @@ const STATUS_AFTER: Record<SshFailure, KeyStatus> = {
   error: 'failed',
 };
 
-/** Log in over SSH and run a command with passwordless sudo, through Ansible and the fleet inventory. */
-export async function testSsh(
-  db: Db,
-  ref: string,
-  context: { dbPath: string; dataDir: string; onOutput?: (chunk: string) => void; signal?: AbortSignal; env?: Record<string, string> },
-): Promise<SshTestResult> {
-  const node = getNode(db, ref);
+export interface SshTestContext {
+  dbPath: string;
+  dataDir: string;
+  onOutput?: (chunk: string) => void;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+}
+
+/**
+ * Log in over SSH and run a command with passwordless sudo, through Ansible and the fleet
+ * inventory: one playbook run (one operation) for all the nodes, a verdict per node.
+ */
+export async function testSsh(db: Db, refs: readonly string[], context: SshTestContext): Promise<SshTestRun> {
+  const nodes = refs.map((ref) => getNode(db, ref));
+  const names = nodes.map((n) => n.hostname);
   const result = await runPlaybook(db, {
     kind: 'ssh-test',
-    target: node.hostname,
+    target: names.join(','),
     playbook: 'test-ssh.yml',
-    limit: node.hostname,
+    limit: names.join(','),
     dbPath: context.dbPath,
     ...(context.onOutput ? { onOutput: context.onOutput } : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     ...(context.env ? { env: context.env } : {}),
   });
-  if (result.status === 'succeeded') {
-    recordSshTest(db, node.id, 'verified', 'ok: login and passwordless sudo work');
-    return { node: getNode(db, node.id), ok: true, summary: `ok: ${node.hostname} accepts the key and has passwordless sudo`, operationId: result.operationId };
-  }
-  const failure = result.status === 'cancelled' ? 'error' : classifySshFailure(result.output);
-  const summary = result.status === 'cancelled' ? 'cancelled' : advice(node, failure, `${context.dataDir}/known_hosts`);
-  if (result.status !== 'cancelled') recordSshTest(db, node.id, STATUS_AFTER[failure], summary);
-  return { node: getNode(db, node.id), ok: false, failure, summary, operationId: result.operationId };
+  const knownHosts = `${context.dataDir}/known_hosts`;
+  const results = nodes.map((node): SshTestResult => {
+    const recap = result.recap[node.hostname];
+    const passed = recap !== undefined && recap.failed === 0 && recap.unreachable === 0 && result.status !== 'cancelled';
+    if (passed) {
+      recordSshTest(db, node.id, 'verified', 'ok: login and passwordless sudo work');
+      return { node: getNode(db, node.id), ok: true, summary: `ok: ${node.hostname} accepts the key and has passwordless sudo` };
+    }
+    if (result.status === 'cancelled') return { node, ok: false, failure: 'error', summary: 'cancelled' };
+    const failure = classifySshFailure(hostLines(result.output, node.hostname) || result.output);
+    const summary = advice(node, failure, knownHosts);
+    recordSshTest(db, node.id, STATUS_AFTER[failure], summary);
+    return { node: getNode(db, node.id), ok: false, failure, summary };
+  });
+  return { results, operationId: result.operationId };
 }

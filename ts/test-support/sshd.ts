@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { pasteProgram } from '../ssh/paste.js';
 
 export interface TestUser {
   name: string;
@@ -105,18 +106,12 @@ export async function removeUser(name: string): Promise<void> {
   rmSync(`/etc/sudoers.d/90-mko-${name}`, { force: true });
 }
 
-/**
- * Run pasted instructions as `user` in a login shell, the way an operator pastes them.
- * sudo asks for the user's password as it would at a keyboard; here an askpass helper types it.
- * The sudoers policy and the password check stay the real ones.
- */
+/** Run pasted instructions as `user` in a login shell, the way an operator pastes them. */
 export async function pasteAsUser(user: TestUser, script: string): Promise<{ exitCode: number; output: string }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mko-paste-'));
-  const askpass = path.join(dir, 'askpass');
-  writeFileSync(askpass, `#!/bin/sh\necho '${user.password}'\n`, { mode: 0o755 });
-  await execa('chmod', ['755', dir]);
-  const program = `sudo() { command sudo -A "$@"; }\nexport SUDO_ASKPASS=${askpass}\n${script}`;
-  const result = await execa('runuser', ['--login', user.name, '--command', 'bash -s'], { input: program, reject: false, all: true });
-  rmSync(dir, { recursive: true, force: true });
+  const result = await execa('runuser', ['--login', user.name, '--command', 'bash -s'], {
+    input: pasteProgram(script, user.password),
+    reject: false,
+    all: true,
+  });
   return { exitCode: result.exitCode ?? -1, output: result.all ?? '' };
 }

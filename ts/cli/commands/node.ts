@@ -165,21 +165,36 @@ const remove = command<Args<{ node: string; yes?: boolean }>>({
     }),
 });
 
-const testSshCommand = command<Args<{ node: string; json?: boolean }>>({
-  command: 'test-ssh <node>',
+const testSshCommand = command<Args<{ nodes: string[]; json?: boolean }>>({
+  command: 'test-ssh <nodes..>',
   describe: 'Check SSH login and passwordless sudo through Ansible, and record the result',
-  builder: builder<Args<{ node: string; json?: boolean }>>((y) => nodeArg(y).option('json', { type: 'boolean' }).example('$0 node test-ssh pi1', 'Test pi1')),
+  builder: builder<Args<{ nodes: string[]; json?: boolean }>>((y) =>
+    y
+      .positional('nodes', { type: 'string', array: true, demandOption: true, describe: 'Node ids or hostnames' })
+      .option('json', { type: 'boolean' })
+      .example('$0 node test-ssh pi1', 'Test pi1')
+      .example('$0 node test-ssh pi1 pi2 pi3', 'Test three nodes in one run'),
+  ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      const result = await testSsh(ctx.db, argv.node, {
+      const onOutput = streamTo(argv.json);
+      const run = await testSsh(ctx.db, argv.nodes.map(String), {
         dbPath: ctx.dbPath,
         dataDir: ctx.dataDir,
         signal: interruptSignal(),
-        ...(streamTo(argv.json) ? { onOutput: streamTo(argv.json) as (c: string) => void } : {}),
+        ...(onOutput ? { onOutput } : {}),
       });
-      if (argv.json) printJson({ node: result.node.hostname, ok: result.ok, failure: result.failure ?? null, summary: result.summary, operation: result.operationId });
-      else print(`\n${result.node.hostname}: ${result.summary} (operation ${result.operationId})`);
-      if (!result.ok) process.exitCode = 2;
+      if (argv.json) {
+        printJson({
+          operation: run.operationId,
+          results: run.results.map((r) => ({ node: r.node.hostname, ok: r.ok, failure: r.failure ?? null, summary: r.summary })),
+        });
+      } else {
+        print('');
+        for (const r of run.results) print(`${r.node.hostname}: ${r.summary}`);
+        print(`(operation ${run.operationId})`);
+      }
+      if (run.results.some((r) => !r.ok)) process.exitCode = 2;
     }),
 });
 
