@@ -3,11 +3,12 @@ import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.js';
 import { clusterCommand } from './commands/cluster.js';
 import { inventoryCommand } from './commands/inventory.js';
+import { labCommand } from './commands/lab.js';
 import { migrateCommand } from './commands/migrate.js';
 import { nodeCommand } from './commands/node.js';
 import { operationCommand } from './commands/operation.js';
 
-export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand];
+export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand];
 
 function isSqliteError(error: unknown): error is Error & { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
@@ -20,7 +21,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.')
     .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
     .strict()
-    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate')
+    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab')
     .recommendCommands()
     .example('$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node')
     .wrap(Math.min(120, process.stdout.columns || 100))
@@ -38,9 +39,9 @@ export async function main(argv: string[]): Promise<void> {
 try {
   await main(hideBin(process.argv));
 } catch (error) {
-  if (error instanceof UserError) {
+  if (error instanceof UserError || (error instanceof Error && error.name === 'LabError')) {
     process.stderr.write(`mko: ${error.message}\n`);
-    process.exitCode = error.exitCode;
+    process.exitCode = error instanceof UserError ? error.exitCode : 1;
   } else if (isSqliteError(error) && error.code === 'SQLITE_BUSY') {
     process.stderr.write('mko: the database is busy (another mko is writing): try again in a moment\n');
     process.exitCode = 1;

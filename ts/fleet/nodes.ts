@@ -202,3 +202,7 @@ export function recordSshTest(db: Db, id: number, status: KeyStatus, result: str
      WHERE id = @id`,
   ).run({ id, status, result });
 }
+
+export function setKeyStatus(db: Db, id: number, status: KeyStatus): void {
+  db.prepare(`UPDATE nodes SET ssh_key_status = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(status, id);
+}

@@ -1,0 +1,132 @@
+// One lab host: an overlay over the lab's lower rootfs, first-boot files, and the
+// systemd-nspawn process that is the host's power (it exits when the host powers off).
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cgroupPids, createCgroup, removeCgroup } from './cgroup.js';
+import { commandLine, isRunningAs, signal, spawnInCgroups, waitForExit } from './process.js';
+import type { HostState } from './state.js';
+
+export interface HostPaths {
+  dir: string;
+  upper: string;
+  work: string;
+  merged: string;
+  console: string;
+  /** exists once the first-boot files are written */
+  provisioned: string;
+}
+
+export function hostPaths(stateDir: string, hostname: string): HostPaths {
+  const dir = join(stateDir, 'hosts', hostname);
+  return {
+    dir,
+    upper: join(dir, 'upper'),
+    work: join(dir, 'work'),
+    merged: join(dir, 'merged'),
+    console: join(dir, 'console.log'),
+    provisioned: join(dir, 'provisioned'),
+  };
+}
+
+/** Mount points (decoded) from /proc/self/mountinfo. */
+export async function mountPoints(): Promise<string[]> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => m !== undefined)
+    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+export async function mountOverlay(lower: string, paths: HostPaths): Promise<void> {
+  if ((await mountPoints()).includes(paths.merged)) return;
+  for (const d of [paths.upper, paths.work, paths.merged]) await mkdir(d, { recursive: true });
+  await execa('mount', [
+    '-t', 'overlay', 'overlay',
+    '-o', `lowerdir=${lower},upperdir=${paths.upper},workdir=${paths.work}`,
+    paths.merged,
+  ]);
+}
+
+const SSHD_DROP_IN = `# mko lab: one host key per host, written at first boot
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin prohibit-password
+PasswordAuthentication yes
+UseDNS no
+`;
+
+/** First-boot files: hostname, /etc/hosts, host key, root's key, sshd drop-in, machine id. */
+export async function provisionHost(
+  paths: HostPaths,
+  host: Pick<HostState, 'hostname' | 'address'>,
+  adminPublicKey: string,
+): Promise<void> {
+  if (existsSync(paths.provisioned)) return;
+  const root = paths.merged;
+  const at = (p: string) => join(root, p);
+  await writeFile(at('etc/hostname'), `${host.hostname}\n`);
+  await writeFile(
+    at('etc/hosts'),
+    `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${host.address}\t${host.hostname}\n`,
+  );
+  const machineId = (await execa('systemd-id128', ['new'])).stdout.trim();
+  await writeFile(at('etc/machine-id'), `${machineId}\n`, { mode: 0o444 });
+  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${host.hostname}`, '-f', at('etc/ssh/ssh_host_ed25519_key')]);
+  await mkdir(at('etc/ssh/sshd_config.d'), { recursive: true });
+  await writeFile(at('etc/ssh/sshd_config.d/mko-lab.conf'), SSHD_DROP_IN);
+  await mkdir(at('root/.ssh'), { recursive: true, mode: 0o700 });
+  await chmod(at('root/.ssh'), 0o700);
+  await writeFile(at('root/.ssh/authorized_keys'), adminPublicKey, { mode: 0o600 });
+  await writeFile(paths.provisioned, `${new Date().toISOString()}\n`);
+}
+
+/** What is needed to find a host's process: also known for leftovers without a state file. */
+export type HostProcess = Pick<HostState, 'hostname' | 'cgroup' | 'pid'>;
+
+/** Markers that tell a host's nspawn process from anything else that got its PID. */
+const nspawnMarkers = (hostname: string) => ['systemd-nspawn', `--machine=${hostname}`];
+
+/** PID of the host's running nspawn: the recorded one, else found in the host's cgroup. */
+export async function runningPid(host: HostProcess): Promise<number | null> {
+  if (await isRunningAs(host.pid, nspawnMarkers(host.hostname))) return host.pid;
+  for (const pid of await cgroupPids(host.cgroup)) {
+    const argv = await commandLine(pid);
+    // the nspawn process itself, not the container's processes under it
+    if (argv?.[0]?.endsWith('systemd-nspawn') && argv.includes(`--machine=${host.hostname}`)) return pid;
+  }
+  return null;
+}
+
+/** Powers the host on: `nsenter --net=NS systemd-nspawn --boot ...` in the host's cgroups. */
+export async function startHost(host: HostState, paths: HostPaths): Promise<number> {
+  const command = [
+    'nsenter', `--net=/run/netns/${host.netns}`,
+    'systemd-nspawn', '-q', '-D', paths.merged, '--boot', `--machine=${host.hostname}`,
+    `--hostname=${host.hostname}`, '--register=no', '--keep-unit',
+  ];
+  // cgroups a previous boot left (empty) are dropped, so each boot starts from a fresh tree
+  if ((await cgroupPids(host.cgroup)).length === 0) await removeCgroup(host.cgroup);
+  return spawnInCgroups(command, await createCgroup(host.cgroup), paths.console);
+}
+
+/**
+ * Powers the host off: SIGTERM to nspawn is a clean poweroff; whatever still runs in the host's
+ * cgroup after the timeout is killed.
+ */
+export async function stopHost(host: HostProcess, timeoutMs: number): Promise<void> {
+  const pid = await runningPid(host);
+  if (pid !== null) {
+    signal(pid, 'SIGTERM');
+    await waitForExit([pid], timeoutMs);
+  }
+  await killCgroup(host.cgroup);
+}
+
+/** SIGKILL to every process left in a lab cgroup (all of them were started by the lab). */
+export async function killCgroup(cgroup: string): Promise<void> {
+  const pids = await cgroupPids(cgroup);
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  await waitForExit(pids, 5000);
+}
