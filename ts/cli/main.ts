@@ -7,8 +7,9 @@ import { labCommand } from './commands/lab.js';
 import { migrateCommand } from './commands/migrate.js';
 import { nodeCommand } from './commands/node.js';
 import { operationCommand } from './commands/operation.js';
+import { scenarioCommand } from './commands/scenario.js';
 
-export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand];
+export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand];
 
 function isSqliteError(error: unknown): error is Error & { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
@@ -21,7 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.')
     .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
     .strict()
-    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab')
+    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario')
     .recommendCommands()
     .example('$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node')
     .wrap(Math.min(120, process.stdout.columns || 100))

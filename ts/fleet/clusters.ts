@@ -68,7 +68,7 @@ export function getCluster(db: Db, ref: string | number): Cluster {
 export function addCluster(db: Db, input: ClusterInput): Cluster {
   const data = validate<ClusterInput>(clusterSchema, input, clusterFlags);
   return db.transaction(() => {
-    if (findCluster(db, data.name)) throw new UserError(`cluster ${data.name} already exists: choose another --name`);
+    if (findCluster(db, data.name)) throw new UserError(`cluster ${data.name} already exists: choose another ${clusterFlags.name}`);
     if (data.isDefault) db.prepare('UPDATE clusters SET is_default = 0 WHERE is_default = 1').run();
     const result = db
       .prepare(

@@ -115,11 +115,23 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     if (run.signal?.aborted) cancel();
     run.signal?.addEventListener('abort', cancel, { once: true });
     child.all?.setEncoding('utf8');
-    child.all?.on('data', (chunk: string) => {
-      const clean = scrub(chunk, secrets);
+    // Scrub whole lines only, so a secret split across two chunks is still caught.
+    let partial = '';
+    const emit = (text: string): void => {
+      const clean = scrub(text, secrets);
       output += clean;
       pending += clean;
       run.onOutput?.(clean);
+    };
+    child.all?.on('data', (chunk: string) => {
+      const text = partial + chunk;
+      const cut = text.lastIndexOf('\n') + 1;
+      partial = text.slice(cut);
+      if (cut > 0) emit(text.slice(0, cut));
+    });
+    child.all?.on('end', () => {
+      if (partial) emit(partial);
+      partial = '';
     });
     const result = await child;
     escalation.forEach(clearTimeout);

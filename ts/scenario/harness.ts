@@ -1,0 +1,186 @@
+// Runs molecule/<scenario>/ the way Molecule's default test sequence does (syntax, check,
+// converge, idempotence, verify), against a fresh lab, with mko's own runner and inventory.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { Db } from '../db/index.js';
+import { UserError } from '../errors.js';
+import { clusterGroup } from '../inventory/groups.js';
+import { labDown, labUp } from '../lab/index.js';
+import { registerLab, unregisterLab } from '../lab/register.js';
+import { runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { projectRoot } from '../paths.js';
+import { testSsh } from '../ssh/index.js';
+
+export const SCENARIO_STEPS = ['syntax', 'check', 'prepare', 'converge', 'idempotence', 'verify'] as const;
+export type ScenarioStep = (typeof SCENARIO_STEPS)[number];
+export type StepOutcome = 'passed' | 'failed' | 'skipped' | 'not run';
+
+export interface ScenarioResult {
+  name: string;
+  steps: Record<ScenarioStep, StepOutcome>;
+  /** What went wrong, in one line, when a step failed. */
+  error?: string;
+  seconds: number;
+  operations: number[];
+}
+
+export interface Scenario {
+  name: string;
+  dir: string;
+  /** Lab hosts the scenario wants (length of `platforms` in molecule.yml). */
+  hosts: number;
+  /** Extra variables from `provisioner.inventory.group_vars.all` in molecule.yml, if any. */
+  extraVars: Record<string, unknown>;
+}
+
+export const moleculeDir = path.join(projectRoot, 'molecule');
+
+export function listScenarios(root: string = moleculeDir): Scenario[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(path.join(root, entry.name, 'molecule.yml')))
+    .map((entry) => {
+      const dir = path.join(root, entry.name);
+      const config = (YAML.parse(readFileSync(path.join(dir, 'molecule.yml'), 'utf8')) ?? {}) as {
+        platforms?: unknown[];
+        provisioner?: { inventory?: { group_vars?: { all?: Record<string, unknown> } } };
+      };
+      return {
+        name: entry.name,
+        dir,
+        hosts: Math.max(1, config.platforms?.length ?? 3),
+        extraVars: config.provisioner?.inventory?.group_vars?.all ?? {},
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface HarnessOptions {
+  db: Db;
+  dbPath: string;
+  dataDir: string;
+  /** Lab name used for every scenario (its cluster and host names follow from it). */
+  labName: string;
+  onOutput?: (chunk: string) => void;
+  onProgress?: (message: string) => void;
+  signal?: AbortSignal;
+  /** Leave the last lab running for inspection. */
+  keepLab?: boolean;
+}
+
+/** Bring up a fresh lab of `hosts` hosts, registered and onboarded like real machines. */
+async function freshLab(options: HarnessOptions, hosts: number): Promise<void> {
+  const stateDir = path.join(options.dataDir, 'lab', options.labName);
+  const progress = options.onProgress ?? (() => {});
+  await labDown({ name: options.labName, stateDir, onProgress: progress });
+  unregisterLab(options.db, options.labName);
+  const info = await labUp({ name: options.labName, stateDir, nodes: hosts, onProgress: progress });
+  const nodes = await registerLab({ db: options.db, dataDir: options.dataDir, stateDir, info, onProgress: progress });
+  const ssh = await testSsh(options.db, nodes.map((n) => n.hostname), { dbPath: options.dbPath, dataDir: options.dataDir });
+  const bad = ssh.results.find((r) => !r.ok);
+  if (bad) throw new UserError(`lab node ${bad.node.hostname} is not reachable for scenarios: ${bad.summary}`);
+}
+
+export async function tearDownLab(options: HarnessOptions): Promise<void> {
+  await labDown({ name: options.labName, stateDir: path.join(options.dataDir, 'lab', options.labName) });
+  unregisterLab(options.db, options.labName);
+}
+
+function changedHosts(result: PlaybookResult): string[] {
+  return Object.entries(result.recap)
+    .filter(([, r]) => r.changed > 0)
+    .map(([host, r]) => `${host} changed=${r.changed}`);
+}
+
+/** One scenario: every step in order; the first failure stops it. */
+export async function runScenario(scenario: Scenario, options: HarnessOptions): Promise<ScenarioResult> {
+  const started = Date.now();
+  const steps = Object.fromEntries(SCENARIO_STEPS.map((s) => [s, 'not run'])) as Record<ScenarioStep, StepOutcome>;
+  const operations: number[] = [];
+  const result = (error?: string): ScenarioResult => ({
+    name: scenario.name,
+    steps,
+    ...(error ? { error } : {}),
+    seconds: (Date.now() - started) / 1000,
+    operations,
+  });
+  const converge = path.join(scenario.dir, 'converge.yml');
+  const play = async (step: ScenarioStep, file: string, extra: { check?: boolean; extraArgs?: string[] } = {}): Promise<PlaybookResult> => {
+    options.onProgress?.(`${scenario.name}: ${step}`);
+    const run = await runPlaybook(options.db, {
+      kind: `scenario:${step}`,
+      target: scenario.name,
+      playbook: file,
+      dbPath: options.dbPath,
+      limit: clusterGroup(options.labName),
+      extraVars: scenario.extraVars,
+      ...(extra.check ? { check: true } : {}),
+      ...(extra.extraArgs ? { extraArgs: extra.extraArgs } : {}),
+      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    operations.push(run.operationId);
+    return run;
+  };
+  const fail = (step: ScenarioStep, why: string): ScenarioResult => {
+    steps[step] = 'failed';
+    return result(`${step}: ${why}`);
+  };
+
+  try {
+    const syntax = await play('syntax', converge, { extraArgs: ['--syntax-check'] });
+    if (syntax.status !== 'succeeded') return fail('syntax', syntax.exitMeaning);
+    steps.syntax = 'passed';
+
+    await freshLab(options, scenario.hosts);
+    const prepare = path.join(scenario.dir, 'prepare.yml');
+    if (existsSync(prepare)) {
+      const prepared = await play('prepare', prepare);
+      if (prepared.status !== 'succeeded') return fail('prepare', prepared.exitMeaning);
+      steps.prepare = 'passed';
+    } else {
+      steps.prepare = 'skipped';
+    }
+
+    const check = await play('check', converge, { check: true });
+    if (check.status !== 'succeeded') return fail('check', `check mode failed (${check.exitMeaning})`);
+    steps.check = 'passed';
+
+    const first = await play('converge', converge);
+    if (first.status !== 'succeeded') return fail('converge', first.exitMeaning);
+    steps.converge = 'passed';
+
+    const second = await play('idempotence', converge);
+    if (second.status !== 'succeeded') return fail('idempotence', second.exitMeaning);
+    const changed = changedHosts(second);
+    if (changed.length > 0) return fail('idempotence', `second converge changed things: ${changed.join(', ')}`);
+    steps.idempotence = 'passed';
+
+    const verify = path.join(scenario.dir, 'verify.yml');
+    if (existsSync(verify)) {
+      const verified = await play('verify', verify);
+      if (verified.status !== 'succeeded') return fail('verify', verified.exitMeaning);
+      steps.verify = 'passed';
+    } else {
+      steps.verify = 'skipped';
+    }
+    return result();
+  } catch (error) {
+    const step = SCENARIO_STEPS.find((s) => steps[s] === 'not run') ?? 'verify';
+    return fail(step, (error as Error).message);
+  }
+}
+
+export async function runScenarios(scenarios: Scenario[], options: HarnessOptions): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  try {
+    for (const scenario of scenarios) {
+      results.push(await runScenario(scenario, options));
+      if (options.signal?.aborted) break;
+    }
+  } finally {
+    if (!options.keepLab) await tearDownLab(options);
+  }
+  return results;
+}
