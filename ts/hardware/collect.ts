@@ -1,0 +1,112 @@
+import { isIP } from 'node:net';
+import type { Db } from '../db/index.js';
+import { normalizeMac } from '../fleet/index.js';
+import type { PlaybookResult } from '../ops/index.js';
+import { field } from '../validate/index.js';
+import { resolveTarget, runForHostReports } from './host-reports.js';
+import { parseReport, type HardwareReport } from './schema.js';
+import { storeReports, type NewReport } from './store.js';
+
+export interface CollectContext {
+  dbPath: string;
+  onOutput?: (chunk: string) => void;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  /** Extra ansible-playbook arguments (tests use `-c local`). */
+  extraArgs?: string[];
+}
+
+export type HostCollectOutcome =
+  | { host: string; nodeId: number; status: 'stored'; reportId: number; report: HardwareReport; wolMacFilled: string | null }
+  | { host: string; nodeId: number; status: 'rejected' | 'unreachable' | 'failed'; reason: string };
+
+export interface CollectResult {
+  target: { name: string; kind: 'node' | 'cluster' };
+  operationId: number;
+  status: PlaybookResult['status'];
+  exitCode: number | null;
+  exitMeaning: string;
+  hosts: HostCollectOutcome[];
+}
+
+const MAC = new RegExp(field.mac.pattern);
+
+function canonicalIp(address: string): string {
+  const bare = (address.split('%')[0] ?? address).toLowerCase();
+  // The URL parser writes IPv6 in its shortest form, so fd00:0::2 and fd00::2 compare equal.
+  return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
+}
+
+function usableMac(mac: string | null): string | null {
+  if (!mac) return null;
+  const normal = normalizeMac(mac);
+  return MAC.test(normal) && normal !== '00:00:00:00:00:00' ? normal : null;
+}
+
+/**
+ * The MAC to wake a node by: that of the interface carrying the node's address; else the first
+ * interface that is up, else the first one at all, with a real MAC (loopback never qualifies).
+ */
+export function pickWolMac(report: HardwareReport, nodeAddress: string): string | null {
+  const wanted = canonicalIp(nodeAddress);
+  const candidates = report.network.filter((i) => i.name !== 'lo' && usableMac(i.mac));
+  const carrying = candidates.find((i) => i.addresses.some((a) => canonicalIp(a.address) === wanted));
+  const chosen = carrying ?? candidates.find((i) => i.state === 'up') ?? candidates[0];
+  return chosen ? usableMac(chosen.mac) : null;
+}
+
+/**
+ * Collect a hardware report from a node, or from every node of a cluster, through the hardware
+ * playbook. Valid reports are stored in one transaction with the run's operation id; a report
+ * that fails validation is rejected on its own, naming the field.
+ */
+export async function collectHardware(db: Db, ref: string, ctx: CollectContext): Promise<CollectResult> {
+  const target = resolveTarget(db, ref);
+  const { result, files } = await runForHostReports(db, {
+    kind: 'hardware',
+    target: target.name,
+    playbook: 'hardware.yml',
+    limit: target.limit,
+    dbPath: ctx.dbPath,
+    reportDirVar: 'hardware_report_dir',
+    hosts: target.nodes.map((n) => n.hostname),
+    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.env ? { env: ctx.env } : {}),
+    ...(ctx.extraArgs ? { extraArgs: ctx.extraArgs } : {}),
+  });
+
+  const outcomes: HostCollectOutcome[] = [];
+  const accepted: (NewReport & { host: string })[] = [];
+  target.nodes.forEach((node, i) => {
+    const file = files[i];
+    if (!file) return;
+    if (file.status !== 'reported') {
+      outcomes.push({ host: node.hostname, nodeId: node.id, status: file.status, reason: file.reason });
+      return;
+    }
+    const parsed = parseReport(file.text);
+    if (!parsed.ok) {
+      outcomes.push({ host: node.hostname, nodeId: node.id, status: 'rejected', reason: parsed.error });
+      return;
+    }
+    accepted.push({ host: node.hostname, nodeId: node.id, report: parsed.value, wolMac: pickWolMac(parsed.value, node.address) });
+  });
+
+  const stored = storeReports(db, accepted, result.operationId);
+  accepted.forEach((a, i) => {
+    const s = stored[i];
+    if (s) outcomes.push({ host: a.host, nodeId: a.nodeId, status: 'stored', reportId: s.reportId, report: a.report, wolMacFilled: s.wolMacFilled });
+  });
+  const order = new Map(target.nodes.map((n, i) => [n.id, i]));
+  outcomes.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
+
+  return {
+    target: { name: target.name, kind: target.kind },
+    operationId: result.operationId,
+    status: result.status,
+    exitCode: result.exitCode,
+    exitMeaning: result.exitMeaning,
+    hosts: outcomes,
+  };
+}

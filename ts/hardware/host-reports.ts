@@ -1,0 +1,93 @@
+// Shared by every playbook that writes one JSON file per host to the controller (hardware,
+// prerequisites): name the targets, give the playbook a private directory, read what came back.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Db } from '../db/index.js';
+import { UserError } from '../errors.js';
+import { findCluster, findNode, listNodes, type FleetNode } from '../fleet/index.js';
+import { runPlaybook, type PlaybookResult, type PlaybookRun } from '../ops/index.js';
+
+export interface Target {
+  /** How the user named it, resolved: a hostname or a cluster name. */
+  name: string;
+  kind: 'node' | 'cluster';
+  nodes: FleetNode[];
+  /** The --limit that selects exactly these nodes. */
+  limit: string;
+}
+
+/** A node (by id or hostname), else a cluster (by id or name) meaning all of its nodes. */
+export function resolveTarget(db: Db, ref: string): Target {
+  const node = findNode(db, ref);
+  const cluster = findCluster(db, ref);
+  if (node && cluster) {
+    const byId = /^\d+$/.test(ref);
+    throw new UserError(
+      `"${ref}" names both node ${node.hostname} and cluster ${cluster.name}: ` +
+        (byId ? `use the hostname ${node.hostname} or the cluster name ${cluster.name}` : `use node id ${node.id} or cluster id ${cluster.id}`),
+    );
+  }
+  if (node) return { name: node.hostname, kind: 'node', nodes: [node], limit: node.hostname };
+  if (!cluster) throw new UserError(`no node or cluster ${JSON.stringify(ref)}: see mko node list and mko cluster list`);
+  const nodes = listNodes(db, { cluster: cluster.name });
+  if (nodes.length === 0) throw new UserError(`cluster ${cluster.name} has no nodes: assign some with mko cluster assign`);
+  return { name: cluster.name, kind: 'cluster', nodes, limit: nodes.map((n) => n.hostname).join(',') };
+}
+
+export type HostFile =
+  | { host: string; status: 'reported'; text: string }
+  | { host: string; status: 'unreachable' | 'failed'; reason: string };
+
+export interface ReportingRun extends Omit<PlaybookRun, 'extraVars'> {
+  /** The extra variable that names the report directory, e.g. hardware_report_dir. */
+  reportDirVar: string;
+  /** Inventory hostnames whose <host>.json is expected. */
+  hosts: string[];
+  extraVars?: Record<string, unknown>;
+}
+
+/** The last "fatal: [host]: ...! => {json}" line for a host, as its message. */
+function fatalMessage(output: string, host: string): string | undefined {
+  const prefix = `fatal: [${host}]: `;
+  const line = output
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .pop();
+  if (!line) return undefined;
+  const json = line.slice(line.indexOf('=>') + 2).trim();
+  try {
+    const parsed = JSON.parse(json) as { msg?: unknown };
+    if (typeof parsed.msg === 'string') return parsed.msg.trim().split('\n')[0];
+  } catch {
+    // not JSON: keep the raw text
+  }
+  return json.slice(0, 300);
+}
+
+/**
+ * Run a playbook that writes `<dir>/<inventory_hostname>.json` per host into a private (0700)
+ * temporary directory, and return each expected host's file or why there is none.
+ */
+export async function runForHostReports(db: Db, run: ReportingRun): Promise<{ result: PlaybookResult; files: HostFile[] }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mko-reports-'));
+  chmodSync(dir, 0o700);
+  try {
+    const { reportDirVar, hosts, extraVars, ...rest } = run;
+    const result = await runPlaybook(db, { ...rest, extraVars: { ...extraVars, [reportDirVar]: dir } });
+    const files = hosts.map((host): HostFile => {
+      const file = path.join(dir, `${host}.json`);
+      if (existsSync(file)) return { host, status: 'reported', text: readFileSync(file, 'utf8') };
+      const recap = result.recap[host];
+      const message = fatalMessage(result.output, host);
+      if (recap && recap.unreachable > 0) return { host, status: 'unreachable', reason: message ?? 'unreachable' };
+      if (result.status === 'cancelled') return { host, status: 'failed', reason: 'cancelled before its report was written' };
+      if (message) return { host, status: 'failed', reason: message };
+      if (!recap) return { host, status: 'failed', reason: `not in the run (ansible-playbook: ${result.exitMeaning})` };
+      return { host, status: 'failed', reason: 'the playbook wrote no report for it' };
+    });
+    return { result, files };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
