@@ -12,7 +12,8 @@ import {
   type NodeRole,
 } from '../../fleet/index.js';
 import { builder, command, group } from '../command.js';
-import { confirm, withContext, type GlobalArgs } from '../context.js';
+import { configureHosts } from '../../hosts/index.js';
+import { confirm, interruptSignal, withContext, type GlobalArgs } from '../context.js';
 import { details, print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -182,10 +183,33 @@ const unassign = command<Args<{ node: string }>>({
     }),
 });
 
+const configureHostsCommand = command<Args<{ cluster: string; check?: boolean }>>({
+  command: 'configure-hosts <cluster>',
+  describe: 'Write every member into /etc/hosts on every node of the cluster, and check they resolve',
+  builder: builder<Args<{ cluster: string; check?: boolean }>>((y) =>
+    y
+      .positional('cluster', { type: 'string', demandOption: true })
+      .option('check', { type: 'boolean', describe: 'Show what would change (Ansible check mode with diff)' })
+      .example('$0 cluster configure-hosts home', 'Every node of home resolves every other'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      const result = await configureHosts(ctx.db, argv.cluster, {
+        dbPath: ctx.dbPath,
+        signal: interruptSignal(),
+        onOutput: (c) => process.stdout.write(c),
+        ...(argv.check ? { check: true } : {}),
+      });
+      print(`
+/etc/hosts on cluster ${argv.cluster}: ${result.status} (${result.exitMeaning}), operation ${result.operationId}`);
+      if (result.status !== 'succeeded') process.exitCode = 2;
+    }),
+});
+
 export const clusterCommand = group(
   'cluster',
   'Create clusters and assign nodes to them',
-  [add, update, list, show, remove, assign, unassign],
+  [add, update, list, show, remove, assign, unassign, configureHostsCommand],
   ['$0 cluster add home --default', 'Create the cluster home'],
 );
 
