@@ -3,6 +3,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { signal, waitForExit } from './process.js';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -57,16 +59,32 @@ export async function findCgroups(pattern: RegExp): Promise<string[]> {
   return [...new Set(names)];
 }
 
+const RMDIR_BUSY_TIMEOUT_MS = 10_000;
+
 async function removeTree(dir: string): Promise<void> {
   for (const child of await subdirs(dir)) await removeTree(child);
-  try {
-    await rmdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  // EBUSY while the threads of a killed process are still exiting (its leader already a zombie)
+  const deadline = Date.now() + RMDIR_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await rmdir(dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || Date.now() > deadline) throw e;
+      await sleep(100);
+    }
   }
 }
 
 /** Removes the cgroup (children first: cgroup dirs are removed with rmdir, never rm -r). */
 export async function removeCgroup(name: string): Promise<void> {
   for (const h of hierarchies()) await removeTree(join(h, name));
+}
+
+/** SIGKILL to every process left in a lab cgroup (all of them were started by the lab). */
+export async function killCgroup(cgroup: string): Promise<void> {
+  const pids = await cgroupPids(cgroup);
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  await waitForExit(pids, 5000);
 }

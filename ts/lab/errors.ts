@@ -2,3 +2,7 @@
 export class LabError extends Error {
   override readonly name = 'LabError';
 }
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new LabError('mko lab needs root: run it as root (sudo mko lab up)');
+}

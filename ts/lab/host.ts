@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cgroupPids, createCgroup, removeCgroup } from './cgroup.js';
+import { cgroupPids, createCgroup, killCgroup, removeCgroup } from './cgroup.js';
 import { commandLine, isRunningAs, signal, spawnInCgroups, waitForExit } from './process.js';
 import type { HostState } from './state.js';
 
@@ -122,11 +122,4 @@ export async function stopHost(host: HostProcess, timeoutMs: number): Promise<vo
     await waitForExit([pid], timeoutMs);
   }
   await killCgroup(host.cgroup);
-}
-
-/** SIGKILL to every process left in a lab cgroup (all of them were started by the lab). */
-export async function killCgroup(cgroup: string): Promise<void> {
-  const pids = await cgroupPids(cgroup);
-  for (const pid of pids) signal(pid, 'SIGKILL');
-  await waitForExit(pids, 5000);
 }

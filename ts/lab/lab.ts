@@ -4,7 +4,7 @@ import { chmod, mkdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { findCgroups, removeCgroup } from './cgroup.js';
-import { LabError } from './errors.js';
+import { LabError, requireRoot } from './errors.js';
 import { hostPaths, mountOverlay, mountPoints, provisionHost, runningPid, startHost, stopHost } from './host.js';
 import type { HostProcess } from './host.js';
 import {
@@ -12,13 +12,13 @@ import {
   validateLabName, validateNodeCount, vethName, wolCgroup,
 } from './naming.js';
 import { createBridge, createHostLink, deleteLink, deleteNetns, linkNames, netnsNames, routeDestinations } from './network.js';
-import { BOOT_TIMEOUT_MS, powerOn, readLabState, requireRoot } from './power.js';
+import { BOOT_TIMEOUT_MS, powerOn } from './power.js';
 import { addLoginUser, ensureRootfsTarball, extractRootfs } from './rootfs.js';
 import {
   adminKeyPath, closeControlMasters, ensureAdminKey, knownHostsPath, scanHostKeys, sshDir, waitForPort,
   waitForSystem, writeKnownHosts,
 } from './ssh.js';
-import { readState, statePath, updateState, writeState } from './state.js';
+import { readLabState, readState, statePath, updateState, writeState } from './state.js';
 import type { HostState, LabState } from './state.js';
 import type { LabInfo, LabOptions } from './types.js';
 import { startWolFirmware, stopWolFirmware, wolFirmwareRunning } from './wol-listener.js';
@@ -76,8 +76,8 @@ export async function labUp(o: LabOptions & { nodes: number; user?: string }): P
   await ensureDevNull(progress);
 
   const existing = await readLabState(o);
-  if (existing?.complete) return resumeLab(o, existing, progress);
-  if (existing) progress(`removing what an unfinished "lab up" of "${o.name}" left behind`);
+  if (existing?.complete && (await isIntact(existing))) return resumeLab(o, existing, progress);
+  if (existing) progress(`removing what an unfinished or damaged lab "${o.name}" left behind`);
   await teardown(o.name, stateDir, existing);
 
   const tarball = await ensureRootfsTarball(progress);
@@ -141,6 +141,12 @@ export async function labUp(o: LabOptions & { nodes: number; user?: string }): P
   await ensureDevNull(progress);
   if (!final) throw new Error(`the lab state file ${statePath(stateDir)} vanished during lab up`);
   return toInfo(final, stateDir);
+}
+
+/** Bridge and namespaces still there (they are not after a reboot of this machine). */
+async function isIntact(state: LabState): Promise<boolean> {
+  const [links, namespaces] = await Promise.all([linkNames(), netnsNames()]);
+  return links.includes(state.bridge) && state.hosts.every((h) => namespaces.includes(h.netns));
 }
 
 /** `up` of a lab that is already up: power on what is off, restart the WoL firmware if needed. */

@@ -1,27 +1,13 @@
 // Powering one lab host on, as its firmware would: used by the WoL firmware and by `up`.
 import { resolve } from 'node:path';
-import { LabError } from './errors.js';
+import { LabError, requireRoot } from './errors.js';
 import { hostPaths, mountOverlay, runningPid, startHost } from './host.js';
 import { netnsNames } from './network.js';
 import { waitForPort } from './ssh.js';
-import { readState, updateState } from './state.js';
-import type { LabState } from './state.js';
+import { readLabState, updateState } from './state.js';
 import type { LabOptions } from './types.js';
 
 export const BOOT_TIMEOUT_MS = 120_000;
-
-export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new LabError('mko lab needs root: run it as root (sudo mko lab up)');
-}
-
-/** The lab's state, or null; a state that belongs to another lab name is refused. */
-export async function readLabState(o: LabOptions): Promise<LabState | null> {
-  const state = await readState(resolve(o.stateDir));
-  if (state && state.name !== o.name) {
-    throw new LabError(`${o.stateDir} holds lab "${state.name}", not "${o.name}"`);
-  }
-  return state;
-}
 
 /** Boots one stopped host and waits for its sshd; a running host is left alone. */
 export async function powerOn(o: LabOptions, hostname: string): Promise<void> {

@@ -3,10 +3,9 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { LabError } from './errors.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const sshDir = (stateDir: string): string => join(stateDir, 'ssh');
 export const adminKeyPath = (stateDir: string): string => join(sshDir(stateDir), 'admin_ed25519');

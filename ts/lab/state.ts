@@ -1,8 +1,11 @@
 // The lab's state file: what `up` made, so `down`, `status` and the WoL firmware (another
 // process) can find it. Written atomically (temp file + rename), updated under a lock file.
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LabError } from './errors.js';
 import type { LabSubnet } from './naming.js';
+import type { LabOptions } from './types.js';
 
 export interface HostState {
   index: number;
@@ -46,6 +49,15 @@ export async function readState(stateDir: string): Promise<LabState | null> {
   return JSON.parse(text) as LabState;
 }
 
+/** The state of lab `o.name` in `o.stateDir`, or null; another lab's state there is refused. */
+export async function readLabState(o: LabOptions): Promise<LabState | null> {
+  const state = await readState(resolve(o.stateDir));
+  if (state && state.name !== o.name) {
+    throw new LabError(`${o.stateDir} holds lab "${state.name}", not "${o.name}"`);
+  }
+  return state;
+}
+
 export async function writeState(stateDir: string, state: LabState): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const target = statePath(stateDir);
@@ -57,8 +69,6 @@ export async function writeState(stateDir: string, state: LabState): Promise<voi
 export async function removeState(stateDir: string): Promise<void> {
   await rm(statePath(stateDir), { force: true });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Read-modify-write under `lab.json.lock`, so the CLI and the WoL firmware never lose an update. */
 export async function updateState(

@@ -5,15 +5,14 @@ import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCgroup, removeCgroup } from './cgroup.js';
-import { killCgroup } from './host.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createCgroup, killCgroup, removeCgroup } from './cgroup.js';
 import { wolCgroup } from './naming.js';
 import { commandLine, isRunningAs, signal, spawnInCgroups, waitForExit } from './process.js';
 
 const FIRMWARE_MARKER = 'wol-firmware';
 export const wolReadyPath = (stateDir: string): string => join(stateDir, 'wol.ready');
 const wolLogPath = (stateDir: string): string => join(stateDir, 'wol.log');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** node + the compiled firmware, or (running from the TypeScript sources) vite-node + the .ts. */
 function firmwareCommand(): string[] {
