@@ -102,7 +102,8 @@ describe('listings and help', () => {
     const commands = [
       'node add', 'node list', 'node show', 'node remove', 'node test-ssh', 'node ssh-status', 'node regenerate-ssh-key', 'node instructions',
       'cluster add', 'cluster update', 'cluster list', 'cluster show', 'cluster remove', 'cluster assign', 'cluster unassign',
-      'operation list', 'operation show', 'inventory export', 'inventory list', 'migrate status', 'migrate run',
+      'cluster configure-hosts', 'operation list', 'operation show', 'inventory export', 'inventory list', 'migrate status', 'migrate run',
+      'lab up', 'lab status', 'lab down', 'scenario list', 'scenario run',
     ];
     for (const command of commands) {
       const result = await run(...command.split(' '), '--help');
