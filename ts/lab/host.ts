@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { cgroupPids, createCgroup, killCgroup, removeCgroup } from './cgroup.js';
 import { commandLine, isRunningAs, signal, spawnInCgroups, waitForExit } from './process.js';
+import { installStandin } from './standin/install.js';
 import type { HostState } from './state.js';
 
 export interface HostPaths {
@@ -57,7 +58,10 @@ PasswordAuthentication yes
 UseDNS no
 `;
 
-/** First-boot files: hostname, /etc/hosts, host key, root's key, sshd drop-in, machine id. */
+/**
+ * First-boot files: hostname, /etc/hosts, host key, root's key, sshd drop-in, machine id, and the
+ * snap/MicroK8s test double (snaps cannot run on lab hosts).
+ */
 export async function provisionHost(
   paths: HostPaths,
   host: Pick<HostState, 'hostname' | 'address'>,
@@ -79,6 +83,7 @@ export async function provisionHost(
   await mkdir(at('root/.ssh'), { recursive: true, mode: 0o700 });
   await chmod(at('root/.ssh'), 0o700);
   await writeFile(at('root/.ssh/authorized_keys'), adminPublicKey, { mode: 0o600 });
+  await installStandin(root);
   await writeFile(paths.provisioned, `${new Date().toISOString()}\n`);
 }
 
