@@ -53,3 +53,22 @@ export function interruptSignal(): AbortSignal {
 export function streamTo(json: boolean | undefined): ((chunk: string) => void) | undefined {
   return json ? undefined : (chunk) => process.stdout.write(chunk);
 }
+
+/** What a playbook-running domain function needs from a CLI command: stream, Ctrl-C, check mode. */
+export function playbookContext(ctx: Context, check?: boolean) {
+  return {
+    dbPath: ctx.dbPath,
+    dataDir: ctx.dataDir,
+    signal: interruptSignal(),
+    onOutput: (chunk: string) => {
+      process.stdout.write(chunk);
+    },
+    ...(check ? { check: true } : {}),
+  };
+}
+
+/** One closing line for a playbook run; a run that did not succeed makes the exit code 2. */
+export function reportRun(what: string, result: { status: string; exitMeaning: string; operationId: number }): void {
+  process.stdout.write(`\n${what}: ${result.status} (${result.exitMeaning}), operation ${result.operationId}\n`);
+  if (result.status !== 'succeeded') process.exitCode = 2;
+}

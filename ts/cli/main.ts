@@ -2,14 +2,16 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.js';
 import { clusterCommand } from './commands/cluster.js';
+import { hardwareCommand } from './commands/hardware.js';
 import { inventoryCommand } from './commands/inventory.js';
 import { labCommand } from './commands/lab.js';
 import { migrateCommand } from './commands/migrate.js';
 import { nodeCommand } from './commands/node.js';
 import { operationCommand } from './commands/operation.js';
 import { scenarioCommand } from './commands/scenario.js';
+import { systemCommand } from './commands/system.js';
 
-export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand];
+export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand, hardwareCommand, systemCommand];
 
 function isSqliteError(error: unknown): error is Error & { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
@@ -22,7 +24,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.')
     .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
     .strict()
-    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario')
+    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system')
     .recommendCommands()
     .example('$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node')
     .wrap(Math.min(120, process.stdout.columns || 100))

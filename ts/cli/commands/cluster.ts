@@ -12,8 +12,9 @@ import {
   type NodeRole,
 } from '../../fleet/index.js';
 import { builder, command, group } from '../command.js';
+import { existingKubeconfig, readClusterStatus, setupCluster, upgradeCluster } from '../../cluster/index.js';
 import { configureHosts } from '../../hosts/index.js';
-import { confirm, interruptSignal, withContext, type GlobalArgs } from '../context.js';
+import { confirm, interruptSignal, playbookContext, reportRun, withContext, type GlobalArgs } from '../context.js';
 import { details, print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -206,10 +207,78 @@ const configureHostsCommand = command<Args<{ cluster: string; check?: boolean }>
     }),
 });
 
+/** Playbook-running cluster commands share these flags and this reporting. */
+interface RunArgs {
+  cluster: string;
+  check?: boolean;
+}
+const runOptions = builder<Args<RunArgs>>((y) =>
+  y
+    .positional('cluster', { type: 'string', demandOption: true })
+    .option('check', { type: 'boolean', describe: 'Show what would change (Ansible check mode with diff), change nothing' }),
+);
+
+const setup = command<Args<RunArgs>>({
+  command: 'setup <cluster>',
+  describe: 'Prerequisites, /etc/hosts and MicroK8s on every node: forms the cluster (HA with 3+ control-plane nodes)',
+  builder: builder<Args<RunArgs>>((y) =>
+    runOptions(y).example('$0 cluster setup home', 'Install and join every node of home').example('$0 cluster setup home --check', 'What would it do?'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => reportRun(`setup of cluster ${argv.cluster}`, await setupCluster(ctx.db, argv.cluster, playbookContext(ctx, argv.check)))),
+});
+
+const statusCommand = command<Args<{ cluster: string; json?: boolean }>>({
+  command: 'status <cluster>',
+  describe: 'Read MicroK8s status on every node (version, HA role, addons, ready), store it and print it',
+  builder: builder<Args<{ cluster: string; json?: boolean }>>((y) =>
+    y.positional('cluster', { type: 'string', demandOption: true }).option('json', { type: 'boolean' }).example('$0 cluster status home', 'Is home healthy?'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      const { statuses, operationId } = await readClusterStatus(ctx.db, argv.cluster, { dbPath: ctx.dbPath, dataDir: ctx.dataDir, signal: interruptSignal() });
+      if (argv.json) return printJson({ operation: operationId, nodes: statuses });
+      const yesNo = (v: boolean | null): string => (v === null ? '-' : v ? 'yes' : 'no');
+      print(
+        table(
+          ['NODE', 'REACHABLE', 'MICROK8S', 'CHANNEL', 'RUNNING', 'HA ROLE', 'READY', 'ADDONS'],
+          statuses.map((s) =>
+            s.reachable && !s.problem
+              ? [s.hostname, 'yes', s.installed ? s.version : 'not installed', s.channel, yesNo(s.running), s.haRole, yesNo(s.ready), s.addons.join(',')]
+              : [s.hostname, s.reachable ? 'yes' : 'UNREACHABLE', '-', '-', '-', '-', '-', s.problem ?? ''],
+          ),
+        ),
+      );
+    }),
+});
+
+const kubeconfig = command<Args<{ cluster: string }>>({
+  command: 'kubeconfig <cluster>',
+  describe: 'Path of the cluster’s kubeconfig on this machine (fetched by setup, mode 0600)',
+  builder: builder<Args<{ cluster: string }>>((y) =>
+    y.positional('cluster', { type: 'string', demandOption: true }).example('KUBECONFIG=$($0 cluster kubeconfig home) kubectl get nodes', 'Use it'),
+  ),
+  handler: (argv) => withContext(argv, ({ db, dataDir }) => print(existingKubeconfig(db, dataDir, argv.cluster))),
+});
+
+const upgrade = command<Args<RunArgs & { channel: string }>>({
+  command: 'upgrade <cluster>',
+  describe: 'Upgrade MicroK8s one minor version: node by node, control plane first, drained and uncordoned',
+  builder: builder<Args<RunArgs & { channel: string }>>((y) =>
+    runOptions(y)
+      .option('channel', { type: 'string', demandOption: true, describe: 'Target channel, one minor above the current one' })
+      .example('$0 cluster upgrade home --channel 1.32/stable', 'From 1.31 to 1.32'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) =>
+      reportRun(`upgrade of cluster ${argv.cluster} to ${argv.channel}`, await upgradeCluster(ctx.db, argv.cluster, argv.channel, playbookContext(ctx, argv.check))),
+    ),
+});
+
 export const clusterCommand = group(
   'cluster',
   'Create clusters and assign nodes to them',
-  [add, update, list, show, remove, assign, unassign, configureHostsCommand],
+  [add, update, list, show, remove, assign, unassign, configureHostsCommand, setup, statusCommand, kubeconfig, upgrade],
   ['$0 cluster add home --default', 'Create the cluster home'],
 );
 

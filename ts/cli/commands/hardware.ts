@@ -85,7 +85,7 @@ const show = command<ShowArgs>({
       const latest = latestReport(db, node.id);
       if (!latest) throw new UserError(`no hardware report for ${node.hostname} yet: run mko hardware collect ${node.hostname}`);
       if (argv.json) return printJson(latest.report);
-      print(summarizeReport(latest.report));
+      print(summarizeReport(latest.report, node.hostname));
       print(`(report ${latest.id}, stored ${latest.storedAt}${latest.operationId !== null ? `, operation ${latest.operationId}` : ''})`);
     }),
 });

@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { UserError } from '../../errors.js';
 import { deleteNode, getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
+import { installNode, removeFromCluster, resetNodes } from '../../cluster/index.js';
 import { addNode, nodeInstructions, regenerateKey, removeKeyFiles, testSsh, type KeyType } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
-import { confirm, interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
+import { confirm, interruptSignal, playbookContext, reportRun, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { details, print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -148,20 +149,68 @@ const show = command<Args<{ node: string; json?: boolean }>>({
     }),
 });
 
-const remove = command<Args<{ node: string; yes?: boolean }>>({
+const remove = command<Args<{ node: string; yes?: boolean; 'from-cluster'?: boolean; force?: boolean; check?: boolean }>>({
   command: 'remove <node>',
-  describe: 'Forget a node: delete it from the database and retire its key',
-  builder: builder<Args<{ node: string; yes?: boolean }>>((y) =>
+  describe: 'Forget a node (database and key); with --from-cluster, take it out of its MicroK8s cluster instead',
+  builder: builder<Args<{ node: string; yes?: boolean; 'from-cluster'?: boolean; force?: boolean; check?: boolean }>>((y) =>
     nodeArg(y)
       .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
-      .example('$0 node remove pi4 --yes', 'Forget pi4')),
+      .option('from-cluster', { type: 'boolean', describe: 'Drain, microk8s leave, remove-node on a survivor, update /etc/hosts on the rest' })
+      .option('force', { type: 'boolean', describe: 'With --from-cluster: allow losing quorum, or remove a node that is gone for good' })
+      .option('check', { type: 'boolean', describe: 'With --from-cluster: show what would happen, change nothing' })
+      .example('$0 node remove pi4 --from-cluster --yes', 'Take pi4 out of its cluster')
+      .example('$0 node remove pi4 --yes', 'Forget pi4 entirely'),
+  ),
   handler: (argv) =>
-    withContext(argv, async ({ db }) => {
-      const n = getNode(db, argv.node);
+    withContext(argv, async (ctx) => {
+      const n = getNode(ctx.db, argv.node);
+      if (argv['from-cluster']) {
+        if (!n.cluster) throw new UserError(`node ${n.hostname} is in no cluster: nothing to remove it from`);
+        if (!argv.yes && !argv.check) await confirm(`Remove ${n.hostname} from cluster ${n.cluster} (drain, leave, remove-node)?`, '--yes');
+        const { removal, hosts } = await removeFromCluster(ctx.db, n.hostname, {
+          ...playbookContext(ctx, argv.check),
+          ...(argv.force ? { force: true } : {}),
+        });
+        reportRun(`remove ${n.hostname} from ${n.cluster}`, removal);
+        if (hosts) reportRun(`/etc/hosts on the rest of ${n.cluster}`, hosts);
+        return;
+      }
       if (!argv.yes) await confirm(`Remove node ${n.hostname} (${n.address}) from the fleet?`, '--yes');
-      deleteNode(db, n.id);
+      deleteNode(ctx.db, n.id);
       if (n.sshKeyPath && path.basename(path.dirname(n.sshKeyPath)) === 'keys') removeKeyFiles(n.sshKeyPath);
       print(`Removed node ${n.hostname}`);
+    }),
+});
+
+const install = command<Args<{ node: string; check?: boolean }>>({
+  command: 'install <node>',
+  describe: 'Prerequisites, /etc/hosts and MicroK8s for one node, joining it to its cluster',
+  builder: builder<Args<{ node: string; check?: boolean }>>((y) =>
+    nodeArg(y)
+      .option('check', { type: 'boolean', describe: 'Show what would change, change nothing' })
+      .example('$0 node install pi6', 'pi6 joins its cluster'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      reportRun(`install of ${argv.node}`, await installNode(ctx.db, argv.node, playbookContext(ctx, argv.check)));
+    }),
+});
+
+const reset = command<Args<{ nodes: string[]; yes?: boolean; check?: boolean }>>({
+  command: 'reset <nodes..>',
+  describe: 'Leave the cluster and remove MicroK8s from these nodes (safe to re-run)',
+  builder: builder<Args<{ nodes: string[]; yes?: boolean; check?: boolean }>>((y) =>
+    y
+      .positional('nodes', { type: 'string', array: true, demandOption: true })
+      .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
+      .option('check', { type: 'boolean', describe: 'Show what would change, change nothing' })
+      .example('$0 node reset pi5 --yes', 'Wipe MicroK8s from pi5'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      const names = argv.nodes.map(String);
+      if (!argv.yes && !argv.check) await confirm(`Remove MicroK8s and its data from ${names.join(', ')}?`, '--yes');
+      reportRun(`reset of ${names.join(', ')}`, await resetNodes(ctx.db, names, playbookContext(ctx, argv.check)));
     }),
 });
 
@@ -258,6 +307,6 @@ const instructions = command<Args<{ node: string; output?: string }>>({
 export const nodeCommand = group(
   'node',
   'Register, onboard and inspect nodes',
-  [add, list, show, remove, testSshCommand, sshStatus, regenerate, instructions],
+  [add, list, show, remove, install, reset, testSshCommand, sshStatus, regenerate, instructions],
   ['$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node'],
 );
