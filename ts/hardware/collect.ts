@@ -14,6 +14,8 @@ export interface CollectContext {
   env?: Record<string, string>;
   /** Extra ansible-playbook arguments (tests use `-c local`). */
   extraArgs?: string[];
+  /** Another playbook with the contract of playbooks/hardware.yml (the default). */
+  playbook?: string;
 }
 
 export type HostCollectOutcome =
@@ -65,7 +67,7 @@ export async function collectHardware(db: Db, ref: string, ctx: CollectContext):
   const { result, files } = await runForHostReports(db, {
     kind: 'hardware',
     target: target.name,
-    playbook: 'hardware.yml',
+    playbook: ctx.playbook ?? 'hardware.yml',
     limit: target.limit,
     dbPath: ctx.dbPath,
     reportDirVar: 'hardware_report_dir',

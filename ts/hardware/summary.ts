@@ -47,7 +47,7 @@ export function disksBrief(r: HardwareReport): string {
 }
 
 /** The report as readable lines: OS, CPU, memory, disks, filesystems, LVM/RAID, network, GPUs, thermal, volumes. */
-export function summarizeReport(r: HardwareReport): string {
+export function summarizeReport(r: HardwareReport, node?: string): string {
   const lines: string[] = [];
   const row = (label: string, value: string): void => {
     lines.push(`${`${label}:`.padEnd(13)}${value}`);
@@ -56,7 +56,9 @@ export function summarizeReport(r: HardwareReport): string {
     lines.push(`  ${value}`);
   };
 
-  lines.push(`${r.hostname ?? '(no hostname)'}, collected ${r.collected_at}`);
+  const hostname = r.hostname ?? '(no hostname)';
+  const title = node && node.toLowerCase() !== hostname.toLowerCase() ? `${node} (hostname ${hostname})` : hostname;
+  lines.push(`${title}, collected ${r.collected_at}`);
   row(
     'OS',
     join([
