@@ -312,7 +312,8 @@ describe('collect through ansible-playbook', () => {
     'collects this machine with playbooks/hardware.yml (skipped while that playbook does not exist), then shows it through the CLI',
     async () => {
       const eth = defaultInterface();
-      addNode(db, { hostname: 'hw-local', address: eth.ipv4 });
+      // The same machine as hw-good above, told apart by port (the local connection ignores it).
+      addNode(db, { hostname: 'hw-local', address: eth.ipv4, sshPort: 2222 });
       const env = { ANSIBLE_TRANSPORT: 'local' };
       const first = await collectHardware(db, 'hw-local', { dbPath, env });
       expect(first.hosts).toEqual([expect.objectContaining({ host: 'hw-local', status: 'stored', wolMacFilled: eth.mac })]);
