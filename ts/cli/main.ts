@@ -39,6 +39,12 @@ export async function main(argv: string[]): Promise<void> {
   await cli.parseAsync();
 }
 
+// `mko node list | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 try {
   await main(hideBin(process.argv));
 } catch (error) {
