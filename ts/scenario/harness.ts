@@ -114,7 +114,8 @@ export async function runScenario(scenario: Scenario, options: HarnessOptions): 
       playbook: file,
       dbPath: options.dbPath,
       limit: clusterGroup(options.labName),
-      extraVars: scenario.extraVars,
+      // The group every scenario plays on: this lab's cluster (molecule.yml names the default one).
+      extraVars: { ...scenario.extraVars, mko_scenario_group: clusterGroup(options.labName) },
       ...(extra.check ? { check: true } : {}),
       ...(extra.extraArgs ? { extraArgs: extra.extraArgs } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),

@@ -26,13 +26,14 @@ export function summary(results: ScenarioResult[]): string {
   );
 }
 
-const run = command<Args<{ scenarios?: string[]; 'keep-lab'?: boolean; quiet?: boolean; json?: boolean }>>({
+const run = command<Args<{ scenarios?: string[]; 'keep-lab'?: boolean; 'lab-name': string; quiet?: boolean; json?: boolean }>>({
   command: 'run [scenarios..]',
   describe: 'Run scenarios against a fresh lab: syntax, check mode, converge, idempotence, verify',
-  builder: builder<Args<{ scenarios?: string[]; 'keep-lab'?: boolean; quiet?: boolean; json?: boolean }>>((y) =>
+  builder: builder<Args<{ scenarios?: string[]; 'keep-lab'?: boolean; 'lab-name': string; quiet?: boolean; json?: boolean }>>((y) =>
     y
       .positional('scenarios', { type: 'string', array: true, describe: 'Scenario names (default: all)' })
       .option('keep-lab', { type: 'boolean', describe: 'Leave the lab running afterwards' })
+      .option('lab-name', { type: 'string', default: 'mol', describe: 'Name of the scenario lab (and its cluster)' })
       .option('quiet', { type: 'boolean', describe: 'Do not stream Ansible output' })
       .option('json', { type: 'boolean' })
       .example('$0 scenario run', 'Every scenario')
@@ -52,7 +53,7 @@ const run = command<Args<{ scenarios?: string[]; 'keep-lab'?: boolean; quiet?: b
           db: ctx.db,
           dbPath: ctx.dbPath,
           dataDir: ctx.dataDir,
-          labName: 'mol',
+          labName: argv['lab-name'],
           keepLab: argv['keep-lab'] ?? false,
           signal: interruptSignal(),
           onProgress: (m) => process.stderr.write(`scenario: ${m}\n`),
