@@ -42,7 +42,14 @@ export function listScenarios(root: string = moleculeDir): Scenario[] {
     .filter((entry) => entry.isDirectory() && existsSync(path.join(root, entry.name, 'molecule.yml')))
     .map((entry) => {
       const dir = path.join(root, entry.name);
-      const config = (YAML.parse(readFileSync(path.join(dir, 'molecule.yml'), 'utf8')) ?? {}) as {
+      const file = path.join(dir, 'molecule.yml');
+      let parsed: unknown;
+      try {
+        parsed = YAML.parse(readFileSync(file, 'utf8'));
+      } catch (error) {
+        throw new UserError(`${path.relative(projectRoot, file)} is not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`);
+      }
+      const config = (parsed ?? {}) as {
         platforms?: unknown[];
         provisioner?: { inventory?: { group_vars?: { all?: Record<string, unknown> } } };
       };
