@@ -1,7 +1,7 @@
 // One lab host: an overlay over the lab's lower rootfs, first-boot files, and the
 // systemd-nspawn process that is the host's power (it exits when the host powers off).
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cgroupPids, createCgroup, killCgroup, removeCgroup } from './cgroup.js';
@@ -75,6 +75,10 @@ export async function provisionHost(
     at('etc/hosts'),
     `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${host.address}\t${host.hostname}\n`,
   );
+  // No DNS server answers on the lab network: without one listed, lookups fail at once instead of
+  // timing out against the build machine's resolver (which the rootfs inherited).
+  await rm(at('etc/resolv.conf'), { force: true });
+  await writeFile(at('etc/resolv.conf'), '# mko lab: no DNS server on the lab network; names come from /etc/hosts\n');
   const machineId = (await execa('systemd-id128', ['new'])).stdout.trim();
   await writeFile(at('etc/machine-id'), `${machineId}\n`, { mode: 0o444 });
   await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${host.hostname}`, '-f', at('etc/ssh/ssh_host_ed25519_key')]);
@@ -109,7 +113,7 @@ export async function startHost(host: HostState, paths: HostPaths): Promise<numb
   const command = [
     'nsenter', `--net=/run/netns/${host.netns}`,
     'systemd-nspawn', '-q', '-D', paths.merged, '--boot', `--machine=${host.hostname}`,
-    `--hostname=${host.hostname}`, '--register=no', '--keep-unit',
+    `--hostname=${host.hostname}`, '--register=no', '--keep-unit', '--resolv-conf=off',
   ];
   // cgroups a previous boot left (empty) are dropped, so each boot starts from a fresh tree
   if ((await cgroupPids(host.cgroup)).length === 0) await removeCgroup(host.cgroup);
