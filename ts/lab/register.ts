@@ -16,8 +16,7 @@ import {
   type FleetNode,
   type NodeRole,
 } from '../fleet/index.js';
-import { addNode, pasteProgram, removeKeyFiles, renderSetupScript } from '../ssh/index.js';
-import { describeKey } from '../ssh/keys.js';
+import { addNode, instructionsInput, nodeKey, pasteProgram, removeKeyFiles, renderSetupScript } from '../ssh/index.js';
 import { LabError } from './errors.js';
 import { sshArgs } from './ssh.js';
 import type { LabInfo } from './types.js';
@@ -94,18 +93,7 @@ export async function registerLab(options: RegisterOptions): Promise<FleetNode[]
 
 /** Log in as root with the lab's admin key and paste the node's instructions as its user. */
 async function pasteInstructions(options: RegisterOptions, node: FleetNode): Promise<void> {
-  if (!node.sshKeyPath) throw new LabError(`lab node ${node.hostname} has no key`);
-  const key = await describeKey(node.sshKeyPath);
-  const script = renderSetupScript({
-    hostname: node.hostname,
-    address: node.address,
-    sshUser: node.sshUser,
-    sshPort: node.sshPort,
-    keyPath: key.path,
-    keyType: key.type,
-    fingerprint: key.fingerprint,
-    publicKey: key.publicKey,
-  });
+  const script = renderSetupScript(instructionsInput(node, await nodeKey(node)));
   const result = await execa(
     'ssh',
     [...sshArgs(options.stateDir, node.address), `runuser --login ${options.info.user} --command 'bash -s'`],

@@ -10,7 +10,7 @@ import {
   type FleetNode,
   type NodeInput,
 } from '../fleet/index.js';
-import { renderInstructions, type InstructionsFormat } from './instructions.js';
+import { renderInstructions, type InstructionsFormat, type InstructionsInput } from './instructions.js';
 import { describeKey, generateNodeKey, removeKeyFiles, retireKey, type KeyType, type NodeKey } from './keys.js';
 
 export interface AddNodeOptions {
@@ -55,7 +55,8 @@ export async function addNode(db: Db, dataDir: string, input: NodeInput, options
   }
 }
 
-function instructionsInput(node: FleetNode, key: NodeKey) {
+/** What the instructions templates need to know about a node and its key. */
+export function instructionsInput(node: FleetNode, key: NodeKey): InstructionsInput {
   return {
     hostname: node.hostname,
     address: node.address,
