@@ -41,16 +41,19 @@ export function buildMagicPacket(mac: string, password?: Uint8Array): Buffer {
 /** Returns the MAC (and password) a valid magic packet wakes, or null for anything else. */
 export function parseMagicPacket(data: Uint8Array): MagicPacket | null {
   const extra = data.length - MAGIC_PACKET_LENGTH;
-  if (extra !== 0 && !PASSWORD_LENGTHS.includes(extra)) return null;
+  // Some senders repeat the MAC more than 16 times (community.general.wakeonlan: 20); NICs wake on those too.
+  const moreCopies = extra > MAC_LENGTH && extra % MAC_LENGTH === 0;
+  if (extra !== 0 && !PASSWORD_LENGTHS.includes(extra) && !moreCopies) return null;
   for (let i = 0; i < SYNC_LENGTH; i++) if (data[i] !== 0xff) return null;
   const mac = data.subarray(SYNC_LENGTH, SYNC_LENGTH + MAC_LENGTH);
-  for (let rep = 1; rep < MAC_REPEATS; rep++) {
+  const copies = moreCopies ? MAC_REPEATS + extra / MAC_LENGTH : MAC_REPEATS;
+  for (let rep = 1; rep < copies; rep++) {
     const start = SYNC_LENGTH + rep * MAC_LENGTH;
     for (let i = 0; i < MAC_LENGTH; i++) if (data[start + i] !== mac[i]) return null;
   }
   return {
     mac: toHex(mac),
-    password: extra === 0 ? null : toHex(data.subarray(MAGIC_PACKET_LENGTH)),
+    password: extra === 0 || moreCopies ? null : toHex(data.subarray(MAGIC_PACKET_LENGTH)),
   };
 }
 

@@ -1,0 +1,168 @@
+// Proxmox VE API endpoints (mko proxmox add|list|remove): the proxmox_hosts table. The token
+// secret goes to the secrets file; the row keeps only its handle.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../db/index.js';
+import { UserError } from '../errors.js';
+import { field, validate } from '../validate/index.js';
+import { deleteSecret, getSecret, putSecret } from '../wol/secrets.js';
+
+export interface ProxmoxHost {
+  id: number;
+  name: string;
+  /** https://host:8006 */
+  url: string;
+  tokenId: string;
+  caFile: string | null;
+  insecure: boolean;
+  createdAt: string;
+}
+
+/** What a request needs: the host plus its token secret, read from the secrets file. */
+export interface ProxmoxEndpoint extends ProxmoxHost {
+  tokenSecret: string;
+}
+
+interface ProxmoxRow {
+  id: number;
+  name: string;
+  url: string;
+  token_id: string;
+  token_secret: string;
+  ca_file: string | null;
+  insecure: number;
+  created_at: string;
+}
+
+const toHost = (row: ProxmoxRow): ProxmoxHost => ({
+  id: row.id,
+  name: row.name,
+  url: row.url,
+  tokenId: row.token_id,
+  caFile: row.ca_file,
+  insecure: row.insecure === 1,
+  createdAt: row.created_at,
+});
+
+export interface ProxmoxHostInput {
+  name: string;
+  url: string;
+  tokenId: string;
+  tokenSecret: string;
+  caFile?: string;
+  insecure?: boolean;
+}
+
+const flags = { name: 'name', url: '--url', tokenId: '--token-id', tokenSecret: '--token-secret', caFile: '--ca-file' };
+
+const inputSchema = {
+  type: 'object',
+  properties: {
+    name: { ...field.hostname, hint: 'a name of letters, digits, hyphens and dots, e.g. pve1 (nodes name it with --proxmox-host)' },
+    url: {
+      type: 'string',
+      pattern: '^https://[^/?#@\\s]+(:[0-9]{1,5})?/?$',
+      hint: 'the https URL of the Proxmox VE API without a path, e.g. https://pve1.lan:8006',
+    },
+    tokenId: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*$',
+      hint: 'an API token id USER@REALM!TOKENID, e.g. root@pam!mko',
+    },
+  },
+  required: ['name', 'url', 'tokenId'],
+};
+
+const TOKEN_SECRET = /^[A-Za-z0-9-]{8,128}$/;
+
+/** Every check of `proxmox add` that needs no network; nothing is written before they all pass. */
+function checkInput(db: Db, input: ProxmoxHostInput): { url: string; caFile: string | null } {
+  validate(inputSchema, { name: input.name, url: input.url, tokenId: input.tokenId }, flags);
+  let url: URL;
+  try {
+    url = new URL(input.url);
+  } catch {
+    throw new UserError(`invalid --url ${JSON.stringify(input.url)}: must be the https URL of the Proxmox VE API, e.g. https://pve1.lan:8006`);
+  }
+  // The value is never echoed: it is a secret even when it is malformed.
+  if (!TOKEN_SECRET.test(input.tokenSecret)) {
+    throw new UserError('invalid --token-secret: must be the API token secret Proxmox showed once (a UUID like 3f2a…-…), 8 to 128 letters, digits and hyphens');
+  }
+  if (input.caFile && input.insecure) throw new UserError('--ca-file and --insecure contradict each other: pin the CA with --ca-file (preferred) or pass --insecure alone');
+  let caFile: string | null = null;
+  if (input.caFile) {
+    caFile = path.resolve(input.caFile);
+    if (!existsSync(caFile)) throw new UserError(`--ca-file ${caFile} does not exist: copy /etc/pve/pve-root-ca.pem from a Proxmox node`);
+    if (!readFileSync(caFile, 'utf8').includes('-----BEGIN CERTIFICATE-----')) {
+      throw new UserError(`--ca-file ${caFile} holds no PEM certificate: give the CA certificate, e.g. /etc/pve/pve-root-ca.pem`);
+    }
+  }
+  if (findProxmoxHost(db, input.name)) throw new UserError(`proxmox host ${input.name} already exists: remove it first (mko proxmox remove ${input.name})`);
+  return { url: url.origin, caFile };
+}
+
+export function addProxmoxHost(db: Db, dataDir: string, input: ProxmoxHostInput): ProxmoxHost {
+  const checked = checkInput(db, input);
+  const handle = putSecret(dataDir, 'proxmox-token', input.tokenSecret);
+  try {
+    const result = db
+      .prepare(
+        `INSERT INTO proxmox_hosts (name, url, token_id, token_secret, ca_file, insecure)
+         VALUES (@name, @url, @tokenId, @handle, @caFile, @insecure)`,
+      )
+      .run({ name: input.name, url: checked.url, tokenId: input.tokenId, handle, caFile: checked.caFile, insecure: input.insecure ? 1 : 0 });
+    return getProxmoxHost(db, Number(result.lastInsertRowid));
+  } catch (error) {
+    deleteSecret(dataDir, handle);
+    throw error;
+  }
+}
+
+export function listProxmoxHosts(db: Db): ProxmoxHost[] {
+  return (db.prepare('SELECT * FROM proxmox_hosts ORDER BY name').all() as ProxmoxRow[]).map(toHost);
+}
+
+/** By id or name, or by the host name in its URL (what a node's --proxmox-host may hold). */
+export function findProxmoxHost(db: Db, ref: string | number): ProxmoxHost | undefined {
+  const text = String(ref).toLowerCase();
+  const rows = db.prepare('SELECT * FROM proxmox_hosts ORDER BY id').all() as ProxmoxRow[];
+  const row =
+    rows.find((r) => String(r.id) === text || r.name.toLowerCase() === text) ??
+    rows.find((r) => new URL(r.url).hostname.toLowerCase().replace(/^\[|\]$/g, '') === text);
+  return row ? toHost(row) : undefined;
+}
+
+export function getProxmoxHost(db: Db, ref: string | number): ProxmoxHost {
+  const host = findProxmoxHost(db, ref);
+  if (!host) throw new UserError(`no proxmox host ${JSON.stringify(String(ref))}: see mko proxmox list, add one with mko proxmox add`);
+  return host;
+}
+
+/** The host with its token secret, for a request. */
+export function proxmoxEndpoint(db: Db, dataDir: string, ref: string): ProxmoxEndpoint {
+  const host = getProxmoxHost(db, ref);
+  const row = db.prepare('SELECT token_secret FROM proxmox_hosts WHERE id = ?').get(host.id) as { token_secret: string };
+  return { ...host, tokenSecret: getSecret(dataDir, row.token_secret, `proxmox host ${host.name}`) };
+}
+
+/** Hostnames of the nodes whose --proxmox-host names this host (by name or URL host). */
+export function nodesUsing(db: Db, host: ProxmoxHost): string[] {
+  const names = [host.name.toLowerCase(), new URL(host.url).hostname.toLowerCase()];
+  const rows = db.prepare('SELECT hostname, proxmox_host FROM nodes WHERE proxmox_host IS NOT NULL ORDER BY hostname').all() as {
+    hostname: string;
+    proxmox_host: string;
+  }[];
+  return rows.filter((r) => names.includes(r.proxmox_host.toLowerCase())).map((r) => r.hostname);
+}
+
+export function removeProxmoxHost(db: Db, dataDir: string, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
+  const host = getProxmoxHost(db, ref);
+  const users = nodesUsing(db, host);
+  if (users.length > 0 && !options.force) {
+    throw new UserError(`proxmox host ${host.name} is used by ${users.join(', ')}: point them elsewhere first, or pass --force`);
+  }
+  const row = db.prepare('SELECT token_secret FROM proxmox_hosts WHERE id = ?').get(host.id) as { token_secret: string };
+  db.prepare('DELETE FROM proxmox_hosts WHERE id = ?').run(host.id);
+  deleteSecret(dataDir, row.token_secret);
+  return host;
+}

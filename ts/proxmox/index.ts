@@ -1,0 +1,15 @@
+// Virtual nodes on Proxmox VE: API endpoints with their tokens, and starting VMs.
+export { insecureWarning, proxmoxClient, type ClientOptions, type ProxmoxClient } from './client.js';
+export {
+  addProxmoxHost,
+  findProxmoxHost,
+  getProxmoxHost,
+  listProxmoxHosts,
+  nodesUsing,
+  proxmoxEndpoint,
+  removeProxmoxHost,
+  type ProxmoxEndpoint,
+  type ProxmoxHost,
+  type ProxmoxHostInput,
+} from './hosts.js';
+export { startVm, vmStatus, type StartOptions, type VmStart, type VmStatus } from './vm.js';
