@@ -29,7 +29,8 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system, wol, proxmox')
     .recommendCommands()
     .example('$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node')
-    .wrap(Math.min(120, process.stdout.columns || 100))
+    // Wrap to the terminal; unwrapped when piped, so help text stays greppable.
+    .wrap(process.stdout.columns ? Math.min(120, process.stdout.columns) : null)
     .help()
     .alias('help', 'h')
     .version(false)
