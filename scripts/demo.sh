@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on its embedded default: a local lab of five real systemd hosts, driven through the
 # whole flow with SQLite (data/mko.db) as the store. Run as root on Debian 12 or Ubuntu.
+# MicroK8s on lab hosts is a test double (snaps cannot run there): see ts/lab/standin/README.md.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/bootstrap.sh"
@@ -21,7 +22,10 @@ ansible-inventory --graph cluster_lab
 step "3. Every member in /etc/hosts on every node, checked with getent" cluster configure-hosts lab
 step "4. Hardware reports from every node" hardware collect lab
 step "   One node's report" hardware show lab-n1
-step "5. The cluster" cluster show lab
+step "5. Form the MicroK8s cluster: prerequisites, /etc/hosts, install, HA control plane, workers, addons" cluster setup lab
+step "   Its status, read from every node" cluster status lab
+step "   Its kubeconfig (0600)" cluster kubeconfig lab
+step "6. The cluster in the database" cluster show lab
 step "   Its nodes" node list --cluster lab
 step "   The history of everything above" operation list --limit 10
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { assignNode, getCluster, getNode, listNodes, updateCluster, type Cluster, type FleetNode } from '../fleet/index.js';
-import { resolveTarget, runForHostReports } from '../hardware/host-reports.js';
+import { runForHostReports } from '../hardware/host-reports.js';
 import { configureHosts } from '../hosts/index.js';
 import { clusterGroup } from '../inventory/groups.js';
 import { runPlaybook, type PlaybookResult } from '../ops/index.js';
@@ -86,16 +86,15 @@ export interface StatusResult {
 
 /** Read MicroK8s status on every node, store it, and return it; unreachable nodes are a status too. */
 export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): Promise<StatusResult> {
-  const { cluster } = clusterWithNodes(db, ref);
-  const target = resolveTarget(db, String(cluster.id));
+  const { cluster, nodes } = clusterWithNodes(db, ref);
   const { result, files } = await runForHostReports(db, {
     kind: 'status',
     target: cluster.name,
     playbook: 'status.yml',
-    limit: target.limit,
+    limit: clusterGroup(cluster.name),
     dbPath: ctx.dbPath,
     reportDirVar: 'status_report_dir',
-    hosts: target.nodes.map((n) => n.hostname),
+    hosts: nodes.map((n) => n.hostname),
     extraVars: { mko_target: clusterGroup(cluster.name) },
     ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -103,7 +102,7 @@ export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): P
   });
   db.transaction(() => {
     for (const file of files) {
-      const node = target.nodes.find((n) => n.hostname === file.host);
+      const node = nodes.find((n) => n.hostname === file.host);
       if (!node) continue;
       if (file.status === 'reported') {
         try {
@@ -166,7 +165,7 @@ export async function removeFromCluster(db: Db, ref: string, ctx: RunContext & {
 }
 
 /** Leave the cluster and remove MicroK8s from the given nodes. */
-export function resetNodes(db: Db, refs: readonly string[], ctx: RunContext): Promise<PlaybookResult> {
+export function resetNodes(db: Db, refs: readonly string[], ctx: RunContext & { force?: boolean }): Promise<PlaybookResult> {
   const nodes = refs.map((r) => getNode(db, r));
   const clusters = new Set(nodes.map((n) => n.cluster));
   if (clusters.size !== 1 || !nodes[0]?.cluster) throw new UserError('reset nodes of one cluster at a time (all named nodes must be in the same cluster)');
@@ -176,7 +175,7 @@ export function resetNodes(db: Db, refs: readonly string[], ctx: RunContext): Pr
     target: nodes.map((n) => n.hostname).join(','),
     playbook: 'reset.yml',
     limit: nodes.map((n) => n.hostname).join(','),
-    extraVars: { mko_target: clusterGroup(cluster.name), microk8s_confirm: true },
+    extraVars: { mko_target: clusterGroup(cluster.name), microk8s_confirm: true, microk8s_remove_force: ctx.force ?? false },
   });
 }
 

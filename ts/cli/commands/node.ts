@@ -196,21 +196,25 @@ const install = command<Args<{ node: string; check?: boolean }>>({
     }),
 });
 
-const reset = command<Args<{ nodes: string[]; yes?: boolean; check?: boolean }>>({
+const reset = command<Args<{ nodes: string[]; yes?: boolean; check?: boolean; force?: boolean }>>({
   command: 'reset <nodes..>',
   describe: 'Leave the cluster and remove MicroK8s from these nodes (safe to re-run)',
-  builder: builder<Args<{ nodes: string[]; yes?: boolean; check?: boolean }>>((y) =>
+  builder: builder<Args<{ nodes: string[]; yes?: boolean; check?: boolean; force?: boolean }>>((y) =>
     y
       .positional('nodes', { type: 'string', array: true, demandOption: true })
       .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
       .option('check', { type: 'boolean', describe: 'Show what would change, change nothing' })
+      .option('force', { type: 'boolean', describe: 'Go ahead even if the cluster loses HA or quorum, or a node is gone for good' })
       .example('$0 node reset pi5 --yes', 'Wipe MicroK8s from pi5'),
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
       const names = argv.nodes.map(String);
       if (!argv.yes && !argv.check) await confirm(`Remove MicroK8s and its data from ${names.join(', ')}?`, '--yes');
-      reportRun(`reset of ${names.join(', ')}`, await resetNodes(ctx.db, names, playbookContext(ctx, argv.check)));
+      reportRun(
+        `reset of ${names.join(', ')}`,
+        await resetNodes(ctx.db, names, { ...playbookContext(ctx, argv.check), ...(argv.force ? { force: true } : {}) }),
+      );
     }),
 });
 
