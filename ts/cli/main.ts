@@ -12,8 +12,9 @@ import { scenarioCommand } from './commands/scenario.js';
 import { systemCommand } from './commands/system.js';
 import { proxmoxCommand } from './commands/proxmox.js';
 import { wolCommand } from './commands/wol.js';
+import { upsCommand } from './commands/ups.js';
 
-export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand, hardwareCommand, systemCommand, wolCommand, proxmoxCommand];
+export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand, hardwareCommand, systemCommand, wolCommand, proxmoxCommand, upsCommand];
 
 function isSqliteError(error: unknown): error is Error & { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.')
     .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
     .strict()
-    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system, wol, proxmox')
+    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system, wol, proxmox, ups')
     .recommendCommands()
     .example('$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node')
     // Wrap to the terminal; unwrapped when piped, so help text stays greppable.

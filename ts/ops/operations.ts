@@ -129,7 +129,7 @@ export function getOperation(db: Db, id: number): Operation {
   return toOperation(row);
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -34,7 +34,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -48,7 +48,7 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`sshd did not listen on 127.0.0.1:${port}`);
+  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
 export async function startSshd(): Promise<Sshd> {
