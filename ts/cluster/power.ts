@@ -1,54 +1,239 @@
 // Powering a whole cluster down and up, each one playbook run recorded as one operation:
 // playbooks/shutdown.yml (extra vars mko_target, shutdown_mode, shutdown_drain_timeout) and
-// playbooks/startup.yml (mko_target). The power rules (ts/power) call these.
+// playbooks/startup.yml (mko_target). The power rules (ts/power) call these. Each run leaves one
+// JSON report per node and one for the run in a private directory; they are stored with the
+// operation (cluster_power_runs, cluster_power_steps) and returned.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Db } from '../db/index.js';
-import { getCluster } from '../fleet/index.js';
+import { UserError } from '../errors.js';
+import { getCluster, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
 import { runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { insecureWarning, proxmoxEndpoint } from '../proxmox/index.js';
+import { validate } from '../validate/index.js';
+import { getPowerRun, savePowerRun, type PowerKind, type PowerRun, type PowerStep, type ShutdownMode } from './power-store.js';
 
 export interface ClusterPowerOptions {
   dbPath: string;
   dataDir: string;
   signal?: AbortSignal;
   onOutput?: (chunk: string) => void;
+  /** Ansible's check mode: say what would happen, power nothing off or on. */
+  check?: boolean;
+  /** Warnings for the user (a Proxmox host without TLS verification, one mko cannot use). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ShutdownOptions extends ClusterPowerOptions {
-  mode: 'graceful' | 'force';
-  /** Seconds each node's drain may take (graceful). */
+  mode: ShutdownMode;
+  /** Seconds each worker's drain may take (graceful); 0 skips the drain. */
   drainTimeoutSeconds?: number;
 }
+
+/** The playbook run, and the power sequence it recorded (null when it stopped before writing one). */
+export interface PowerResult extends PlaybookResult {
+  power: PowerRun | null;
+}
+
+const MAX_DRAIN_TIMEOUT_S = 86_400;
+const RUN_REPORT = '_run.json';
 
 function passThrough(options: ClusterPowerOptions) {
   return {
     dbPath: options.dbPath,
+    ...(options.check ? { check: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
   };
 }
 
-export function shutdownCluster(db: Db, clusterRef: string, options: ShutdownOptions): Promise<PlaybookResult> {
-  const cluster = getCluster(db, clusterRef);
-  return runPlaybook(db, {
-    kind: 'shutdown',
-    target: cluster.name,
-    playbook: 'shutdown.yml',
+function clusterAndNodes(db: Db, ref: string): { cluster: Cluster; nodes: FleetNode[] } {
+  const cluster = getCluster(db, ref);
+  const nodes = listNodes(db, { cluster: cluster.name });
+  if (nodes.length === 0) throw new UserError(`cluster ${cluster.name} has no nodes: nothing to power`);
+  return { cluster, nodes };
+}
+
+// What the playbooks write is read defensively: a field of the wrong type is taken as missing.
+type Json = Record<string, unknown>;
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+const textOrNull = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+const numberOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const yes = (v: unknown): boolean => v === true;
+
+function readJson(file: string): Json | null {
+  if (!existsSync(file)) return null;
+  try {
+    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : null;
+  } catch {
+    return null;
+  }
+}
+
+function stepOf(kind: PowerKind, node: FleetNode, report: Json | null): PowerStep {
+  if (!report) {
+    return {
+      hostname: node.hostname,
+      nodeId: node.id,
+      step: null,
+      part: node.role,
+      datastoreRole: '',
+      upsHost: false,
+      outcome: 'no report',
+      requestedAt: null,
+      doneAt: null,
+      method: '',
+      microk8s: '',
+      drain: '',
+      cordoned: false,
+      ready: null,
+      detail: 'the playbook wrote no report for it (see the operation log)',
+    };
+  }
+  const shutdown = kind === 'shutdown';
+  const part = text(report['part']);
+  return {
+    hostname: node.hostname,
+    nodeId: node.id,
+    step: shutdown ? numberOrNull(report['step']) : part === 'worker' ? 2 : 1,
+    part,
+    datastoreRole: text(report['datastore_role']),
+    upsHost: yes(report['ups_host']),
+    outcome: text(report['outcome']) || 'unknown',
+    requestedAt: textOrNull(shutdown ? report['stop_requested_at'] : report['asked_at']),
+    doneAt: textOrNull(shutdown ? report['powered_off_at'] : report['up_at']),
+    method: text(report['method']),
+    microk8s: text(report['microk8s']),
+    drain: text(report['drain']),
+    cordoned: yes(report['cordoned']),
+    ready: shutdown ? null : yes(report['ready']),
+    detail: text(report['detail']),
+  };
+}
+
+/** The reports a run left in dir, as a PowerRun; null when the run wrote none (it stopped early). */
+export function readPowerReports(dir: string, kind: PowerKind, nodes: FleetNode[], ids: { operationId: number; clusterId: number }): PowerRun | null {
+  const run = readJson(path.join(dir, RUN_REPORT));
+  if (!run || run['kind'] !== kind) return null;
+  const backup = run['backup'] !== null && typeof run['backup'] === 'object' ? (run['backup'] as Json) : null;
+  const mode = run['mode'];
+  return {
+    operationId: ids.operationId,
+    clusterId: ids.clusterId,
+    kind,
+    mode: mode === 'graceful' || mode === 'force' ? mode : null,
+    check: yes(run['check']),
+    beganAt: textOrNull(run['began_at']),
+    finishedAt: textOrNull(run['finished_at']),
+    readyAt: textOrNull(run['ready_at']),
+    readySeconds: numberOrNull(run['ready_seconds']),
+    kubectlHost: textOrNull(run['kubectl_host']),
+    backupFile: backup ? textOrNull(backup['file']) : null,
+    backupDetail: backup ? text(backup['detail']) : '',
+    drainTimeout: numberOrNull(run['drain_timeout']),
+    voters: Array.isArray(run['voters']) ? run['voters'].filter((v): v is string => typeof v === 'string') : [],
+    steps: nodes.map((node) => stepOf(kind, node, readJson(path.join(dir, `${node.hostname}.json`)))),
+  };
+}
+
+/** Run a power playbook with a private report directory; store and return what it reported. */
+async function runPower(
+  db: Db,
+  kind: PowerKind,
+  ref: string,
+  options: ClusterPowerOptions,
+  extra: { reportDirVar: string; extraVars: Record<string, unknown>; secrets?: string[] },
+): Promise<PowerResult> {
+  const { cluster, nodes } = clusterAndNodes(db, ref);
+  const dir = mkdtempSync(path.join(os.tmpdir(), `mko-${kind}-`));
+  chmodSync(dir, 0o700);
+  try {
+    const result = await runPlaybook(db, {
+      kind,
+      target: cluster.name,
+      playbook: `${kind}.yml`,
+      extraVars: { mko_target: clusterGroup(cluster.name), ...extra.extraVars, [extra.reportDirVar]: dir },
+      ...(extra.secrets ? { secrets: extra.secrets } : {}),
+      ...passThrough(options),
+    });
+    const run = readPowerReports(dir, kind, nodes, { operationId: result.operationId, clusterId: cluster.id });
+    if (run) savePowerRun(db, run);
+    return { ...result, power: run ? getPowerRun(db, result.operationId) : null };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Power the cluster off in order (graceful: backup, cordon, drain first; force: at once), workers
+ * before the control plane, voters one at a time, the UPS host last.
+ */
+export function shutdownCluster(db: Db, clusterRef: string, options: ShutdownOptions): Promise<PowerResult> {
+  if (options.mode !== 'graceful' && options.mode !== 'force') throw new UserError(`invalid shutdown mode ${JSON.stringify(options.mode)}: must be graceful or force`);
+  if (options.drainTimeoutSeconds !== undefined) {
+    validate(
+      { type: 'object', properties: { drainTimeout: { type: 'integer', minimum: 0, maximum: MAX_DRAIN_TIMEOUT_S, hint: `whole seconds from 0 (no drain) to ${MAX_DRAIN_TIMEOUT_S}` } } },
+      { drainTimeout: options.drainTimeoutSeconds },
+      { drainTimeout: '--drain-timeout' },
+    );
+    if (options.mode === 'force') throw new UserError('--drain-timeout applies to a graceful shutdown only: force does not drain');
+  }
+  return runPower(db, 'shutdown', clusterRef, options, {
+    reportDirVar: 'shutdown_report_dir',
     extraVars: {
-      mko_target: clusterGroup(cluster.name),
       shutdown_mode: options.mode,
       ...(options.drainTimeoutSeconds !== undefined ? { shutdown_drain_timeout: options.drainTimeoutSeconds } : {}),
     },
-    ...passThrough(options),
   });
 }
 
-export function startupCluster(db: Db, clusterRef: string, options: ClusterPowerOptions): Promise<PlaybookResult> {
-  const cluster = getCluster(db, clusterRef);
-  return runPlaybook(db, {
-    kind: 'startup',
-    target: cluster.name,
-    playbook: 'startup.yml',
-    extraVars: { mko_target: clusterGroup(cluster.name) },
-    ...passThrough(options),
+/** What startup.yml needs to start the cluster's Proxmox VMs in order: API access per Proxmox host. */
+interface ProxmoxAccess {
+  url: string;
+  token_id: string;
+  token_secret: string;
+  ca_path?: string;
+  validate_certs: boolean;
+}
+
+function proxmoxAccess(db: Db, dataDir: string, nodes: FleetNode[], warn: (message: string) => void): { api: Record<string, ProxmoxAccess>; secrets: string[] } {
+  const api: Record<string, ProxmoxAccess> = {};
+  for (const node of nodes) {
+    const host = node.proxmox.host;
+    if (node.proxmox.vmid === null || !host || api[host]) continue;
+    try {
+      const endpoint = proxmoxEndpoint(db, dataDir, host);
+      if (endpoint.insecure) warn(insecureWarning(endpoint.name));
+      api[host] = {
+        url: endpoint.url,
+        token_id: endpoint.tokenId,
+        token_secret: endpoint.tokenSecret,
+        ...(endpoint.caFile ? { ca_path: endpoint.caFile } : {}),
+        validate_certs: !endpoint.insecure,
+      };
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      // The rest of the cluster still starts; this VM is waited for like a machine without Wake-on-LAN.
+      warn(`cannot start the VM of ${node.hostname} through Proxmox: ${error.message}`);
+    }
+  }
+  return { api, secrets: Object.values(api).map((a) => a.token_secret) };
+}
+
+/**
+ * Power the cluster on in order: the control plane together (Wake-on-LAN, or its Proxmox VMs with
+ * the API access kept by mko proxmox add), MicroK8s started and its voters back, then the workers,
+ * then every node Ready and uncordoned. A running cluster is left as it is.
+ */
+export function startupCluster(db: Db, clusterRef: string, options: ClusterPowerOptions): Promise<PowerResult> {
+  const { nodes } = clusterAndNodes(db, clusterRef);
+  const { api, secrets } = proxmoxAccess(db, options.dataDir, nodes, options.onWarning ?? (() => {}));
+  return runPower(db, 'startup', clusterRef, options, {
+    reportDirVar: 'startup_report_dir',
+    extraVars: Object.keys(api).length > 0 ? { startup_proxmox_api: api } : {},
+    secrets,
   });
 }

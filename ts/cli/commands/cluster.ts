@@ -12,7 +12,8 @@ import {
   type NodeRole,
 } from '../../fleet/index.js';
 import { builder, command, group } from '../command.js';
-import { existingKubeconfig, readClusterStatus, setupCluster, upgradeCluster } from '../../cluster/index.js';
+import { existingKubeconfig, readClusterStatus, setupCluster, shutdownCluster, startupCluster, upgradeCluster, type PowerResult } from '../../cluster/index.js';
+import { UserError } from '../../errors.js';
 import { configureHosts } from '../../hosts/index.js';
 import { confirm, interruptSignal, playbookContext, reportRun, withContext, type GlobalArgs } from '../context.js';
 import { details, print, printJson, table } from '../output.js';
@@ -275,10 +276,103 @@ const upgrade = command<Args<RunArgs & { channel: string }>>({
     ),
 });
 
+/** The clock time of an ISO timestamp (the date is the run's), to the millisecond. */
+const clock = (iso: string | null): string | null => iso?.slice(11, 23) ?? null;
+const took = (from: string | null, to: string | null): string | null =>
+  from && to ? `${((Date.parse(to) - Date.parse(from)) / 1000).toFixed(1)}s` : null;
+
+/** The power sequence as a table (JSON with --json), then the closing line of the run. */
+function reportPower(what: string, result: PowerResult, json: boolean | undefined): void {
+  const run = result.power;
+  if (json) {
+    printJson({ operation: result.operationId, status: result.status, exitCode: result.exitCode, exitMeaning: result.exitMeaning, run });
+    if (result.status !== 'succeeded') process.exitCode = 2;
+    return;
+  }
+  if (run?.kind === 'shutdown') {
+    print('');
+    print(
+      table(
+        ['STEP', 'NODE', 'PART', 'STOP REQUESTED', 'POWERED OFF', 'TOOK', 'RESULT', 'DRAIN', 'DETAIL'],
+        run.steps.map((s) => [s.step, s.hostname, s.part, clock(s.requestedAt), clock(s.doneAt), took(s.requestedAt, s.doneAt), s.outcome, s.drain, s.detail]),
+      ),
+    );
+    if (run.backupFile || run.backupDetail) print(`backup: ${run.backupFile ?? run.backupDetail}${run.kubectlHost ? ` on ${run.kubectlHost}` : ''}`);
+  } else if (run?.kind === 'startup') {
+    print('');
+    print(
+      table(
+        ['NODE', 'PART', 'METHOD', 'ASKED', 'SSH UP', 'TOOK', 'RESULT', 'MICROK8S', 'READY', 'DETAIL'],
+        run.steps.map((s) => [s.hostname, s.part, s.method, clock(s.requestedAt), clock(s.doneAt), took(s.requestedAt, s.doneAt), s.outcome, s.microk8s, s.ready ? 'yes' : 'no', s.detail]),
+      ),
+    );
+    if (!run.check) print(run.readySeconds !== null ? `Ready ${run.readySeconds.toFixed(1)} s after the startup began (${run.voters.length} voters)` : 'NOT Ready: see above');
+  }
+  reportRun(what, result);
+}
+
+interface ShutdownArgs extends RunArgs {
+  graceful?: boolean;
+  force?: boolean;
+  yes?: boolean;
+  'drain-timeout'?: number;
+  json?: boolean;
+}
+
+const shutdownCommand = command<Args<ShutdownArgs>>({
+  command: 'shutdown <cluster>',
+  describe: 'Power the cluster off in order: backup, cordon, drain (graceful), workers, standby nodes, voters one at a time, the UPS host last',
+  builder: builder<Args<ShutdownArgs>>((y) =>
+    runOptions(y)
+      .option('graceful', { type: 'boolean', describe: 'Back up the datastore, cordon every node and drain the workers first' })
+      .option('force', { type: 'boolean', describe: 'Stop and power off at once (workers still before the control plane)' })
+      .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
+      .option('drain-timeout', { type: 'number', describe: 'Seconds each worker’s drain may take (graceful; 0: no drain)', defaultDescription: '120' })
+      .option('json', { type: 'boolean', describe: 'Print the power sequence as JSON instead of Ansible’s output and a table' })
+      .example('$0 cluster shutdown home --graceful', 'Everything off, in order, after asking')
+      .example('$0 cluster shutdown home --force --yes', 'On battery, now'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      if (Boolean(argv.graceful) === Boolean(argv.force)) throw new UserError('say how: --graceful (backup, cordon, drain first) or --force (at once)');
+      const mode = argv.graceful ? 'graceful' : 'force';
+      const cluster = getCluster(ctx.db, argv.cluster);
+      if (!argv.yes && !argv.check) await confirm(`Power off all ${cluster.nodeCount} nodes of cluster ${cluster.name} (${mode})?`, '--yes');
+      const result = await shutdownCluster(ctx.db, cluster.name, {
+        ...playbookContext(ctx, argv.check),
+        ...(argv.json ? { onOutput: () => {} } : {}),
+        onWarning: (m) => process.stderr.write(`mko: warning: ${m}\n`),
+        mode,
+        ...(argv['drain-timeout'] !== undefined ? { drainTimeoutSeconds: argv['drain-timeout'] } : {}),
+      });
+      reportPower(`${mode} shutdown of cluster ${cluster.name}`, result, argv.json);
+    }),
+});
+
+const startupCommand = command<Args<RunArgs & { json?: boolean }>>({
+  command: 'startup <cluster>',
+  describe: 'Power the cluster on in order: control plane (voters together), MicroK8s and its voters, workers, all Ready, uncordon',
+  builder: builder<Args<RunArgs & { json?: boolean }>>((y) =>
+    runOptions(y)
+      .option('json', { type: 'boolean', describe: 'Print the power sequence as JSON instead of Ansible’s output and a table' })
+      .example('$0 cluster startup home', 'Everything on, in order; says how long until Ready'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      const cluster = getCluster(ctx.db, argv.cluster);
+      const result = await startupCluster(ctx.db, cluster.name, {
+        ...playbookContext(ctx, argv.check),
+        ...(argv.json ? { onOutput: () => {} } : {}),
+        onWarning: (m) => process.stderr.write(`mko: warning: ${m}\n`),
+      });
+      reportPower(`startup of cluster ${cluster.name}`, result, argv.json);
+    }),
+});
+
 export const clusterCommand = group(
   'cluster',
   'Create clusters and assign nodes to them',
-  [add, update, list, show, remove, assign, unassign, configureHostsCommand, setup, statusCommand, kubeconfig, upgrade],
+  [add, update, list, show, remove, assign, unassign, configureHostsCommand, setup, statusCommand, kubeconfig, upgrade, shutdownCommand, startupCommand],
   ['$0 cluster add home --default', 'Create the cluster home'],
 );
 
