@@ -15,7 +15,8 @@ step() {
   mko "$@"
 }
 
-step "1. Bring up the lab, register it as cluster 'lab', paste each node's set-up instructions, test SSH" lab up --nodes 5
+step "1. Bring up the lab, register it as cluster 'lab', paste each node's set-up instructions, test SSH" lab up --nodes 6
+step "   lab-n6 is the UPS host (a Pi with the UPS on USB): not a cluster member" cluster unassign lab-n6
 step "2. Every node's key is verified" node ssh-status --cluster lab
 printf '\n$ ansible-inventory --graph cluster_lab\n'
 ansible-inventory --graph cluster_lab
@@ -25,9 +26,46 @@ step "   One node's report" hardware show lab-n1
 step "5. Form the MicroK8s cluster: prerequisites, /etc/hosts, install, HA control plane, workers, addons" cluster setup lab
 step "   Its status, read from every node" cluster status lab
 step "   Its kubeconfig (0600)" cluster kubeconfig lab
-step "6. The cluster in the database" cluster show lab
-step "   Its nodes" node list --cluster lab
-step "   The history of everything above" operation list --limit 10
+
+# 6. Power drill: a real upsd with the dummy-ups driver on lab-n6, upsmon on every node, mko's
+# watcher on this machine, and two rules. The dummy UPS goes on battery, then power returns.
+dummy_ups() {
+  printf '\n$ (the UPS reports %s)\n' "$1"
+  ansible lab-n6 --become -m ansible.builtin.copy -o \
+    -a "dest=/etc/nut/dummy.dev owner=root group=nut mode=0640 content='battery.charge: 100\nbattery.runtime: 1800\ninput.voltage: 230\nups.load: 20\nups.status: $1\n'" >/dev/null
+}
+wait_for_op() { # kind: wait until an operation of that kind has finished
+  for _ in $(seq 1 180); do
+    if mko operation list --json --limit 10 |
+      node -e "const ops = JSON.parse(require('fs').readFileSync(0, 'utf8')); process.exit(ops.some((o) => o.kind === '$1' && o.status !== 'running') ? 0 : 1)"; then
+      return 0
+    fi
+    sleep 2
+  done
+  echo "demo: no $1 operation finished in time" >&2
+  return 1
+}
+step "6. Power drill: register the UPS on lab-n6" ups add rack --host lab-n6 --driver dummy-ups --port dummy.dev --option mode=dummy-loop --option pollinterval=1
+step "   NUT: upsd + driver on lab-n6, upsmon secondaries on the cluster (harmless SHUTDOWNCMD in the lab)" \
+  ups setup rack --secondaries lab --shutdown-cmd '/usr/bin/logger -t upsmon "SHUTDOWNCMD (mko demo: not shutting down)"'
+step "   Rule: power lost for 5 s -> graceful, quorum-aware shutdown" ups rules create rack lab power_loss graceful_shutdown --action-delay 5 --drain-timeout 10 --name off
+step "   Rule: power back -> wake and ordered startup" ups rules create rack lab power_restored startup --name on
+printf '\n$ mko ups monitor start   (in the background)\n'
+mko ups monitor start --dead-time 10 > data/demo-watcher.log 2>&1 &
+watcher=$!
+trap 'kill "$watcher" 2>/dev/null || true' EXIT
+sleep 3
+step "   The UPS, live from upsd" ups status
+dummy_ups "OB DISCHRG"
+wait_for_op shutdown
+step "   Every cluster node is off, lab-n6 (the UPS host) still on" lab status
+dummy_ups "OL"
+wait_for_op startup
+kill "$watcher" 2>/dev/null || true
+step "   Back: HA and Ready" cluster status lab
+step "   What the watcher saw" ups events --limit 5
+step "7. The cluster in the database" cluster show lab
+step "   The history of everything above" operation list --limit 12
 
 cat <<'EOT'
 
