@@ -3,7 +3,7 @@
 // starts them), with the real ansible-playbook over SSH; MicroK8s on them is the lab's test double.
 // The one other double is a Proxmox VE API on 127.0.0.1 (real HTTPS, a CA made by openssl here)
 // whose "start" boots a lab host, as Proxmox would boot the VM.
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import os from 'node:os';
@@ -20,6 +20,7 @@ import { buildCli, mkoBin as mko } from '../test-support/cli.js';
 import { readPowerReports } from './power.js';
 import { getPowerRun, savePowerRun, type PowerRun, type PowerStep } from './power-store.js';
 import type { NodeStatus } from './status-store.js';
+import { expectLabGone } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = 'pwr';
@@ -245,9 +246,7 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
       db?.close();
       rmSync(dir, { recursive: true, force: true });
     }
-    const namespaces = (await execa('ip', ['netns', 'list'])).stdout;
-    expect(namespaces).not.toMatch(new RegExp(`^mko-${LAB}-`, 'm'));
-    expect(statSync('/dev/null').mode & 0o777).toBe(0o666);
+    await expectLabGone(LAB);
   }, 300_000);
 
   it('check mode: both say what they would do and power nothing off', async () => {

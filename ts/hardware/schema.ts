@@ -87,7 +87,6 @@ export interface KubernetesStorage {
 type Json = Record<string, unknown>;
 const nullable = (type: string): Json => ({ type: [type, 'null'] });
 const str = { type: 'string' };
-const int = { type: 'integer' };
 /** An object whose listed keys are all required; keys it does not list are allowed. */
 const obj = (properties: Record<string, Json>, optional: string[] = []): Json => ({
   type: 'object',

@@ -109,7 +109,8 @@ describe('runPlaybook', () => {
   });
 
   it('marks operations whose process died as interrupted, and leaves live ones alone', async () => {
-    const dead = await execa('true');
+    const dead = execa('true');
+    await dead;
     const deadOp = startOperation(db, { kind: 'test', target: 'x' });
     db.prepare('UPDATE operations SET pid = ? WHERE id = ?').run(dead.pid ?? 999999, deadOp);
     const liveOp = startOperation(db, { kind: 'test', target: 'y' });

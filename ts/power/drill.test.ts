@@ -3,7 +3,7 @@
 // machine. The UPS goes on battery: the power_loss rule's graceful shutdown really powers the lab
 // hosts off in order while the UPS host stays on. Power returns: the power_restored rule wakes the
 // hosts with magic packets and the cluster starts up, HA and Ready. Everything is in the history.
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +14,7 @@ import type { NodeStatus } from '../cluster/status-store.js';
 import { openDb } from '../db/index.js';
 import { projectRoot } from '../paths.js';
 import { mkoBin as mko } from '../test-support/cli.js';
+import { expectLabGone } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = 'drl';
@@ -114,9 +115,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     } finally {
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
-    const namespaces = (await execa('ip', ['netns', 'list'])).stdout;
-    expect(namespaces).not.toMatch(new RegExp(`^mko-${LAB}-`, 'm'));
-    expect(statSync('/dev/null').mode & 0o777).toBe(0o666);
+    await expectLabGone(LAB);
   }, 300_000);
 
   it('on battery: the cluster powers off in order, the UPS host stays on; power back: HA and Ready again; all of it recorded', async () => {

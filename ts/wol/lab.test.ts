@@ -3,7 +3,7 @@
 // listener). The wol role, collect-mac, wake-node, wake-cluster, playbooks/wake.yml and the RTC
 // alarm all run through the built mko and the real ansible-playbook over SSH.
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +18,7 @@ import { getOperation, runPlaybook } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
 import { probeSsh, setRtcAlarm, type NicRunResult, type WakeRecap, type WakeResult, type WolStatus } from './index.js';
+import { expectLabGone } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = 'woll';
@@ -81,9 +82,7 @@ describe.skipIf(!isRoot)('Wake-on-LAN on the lab (skipped unless root)', () => {
       db?.close();
       rmSync(dir, { recursive: true, force: true });
     }
-    const namespaces = (await execa('ip', ['netns', 'list'])).stdout;
-    expect(namespaces).not.toMatch(new RegExp(`^mko-${LAB}-`, 'm'));
-    expect(statSync('/dev/null').mode & 0o777).toBe(0o666);
+    await expectLabGone(LAB);
   }, 120_000);
 
   it('enable: the role finds each veth NIC, reports it unsupported (not a failure), and status says so', async () => {
