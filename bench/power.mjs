@@ -4,7 +4,13 @@
 // power_restored. For each of EVENTS status flips: the time the .dev file is written, against the
 // started_at of the operation the rule started. Beside it, upsmon itself on the same upsd with its
 // default POLLFREQ of 5 s, timed the same way through its NOTIFYCMD.
-// Run as root: npm run build && node bench/power.mjs
+// With --lab, a second part: the lab's graceful-shutdown and startup durations. A five-host lab
+// (`mko lab up --name bpw --nodes 5`, temp MKO_DB), `mko cluster setup bpw`, then the wall clock of
+// `mko cluster shutdown bpw --graceful --yes --json` and `mko cluster startup bpw --json`, beside
+// what the runs recorded (per-node steps, startup's time to Ready). FAIL unless every host is off
+// after the shutdown and on, with every node Ready in `mko cluster status bpw --json`, after the
+// startup. The lab is always taken down.
+// Run as root: npm run build && node bench/power.mjs [--lab]
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +21,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EVENTS = 24;
 const TARGET_P95_MS = 2000;
 const UPSMON_POLLFREQ_S = 5;
+const LAB = process.argv.includes('--lab');
+const LAB_NAME = 'bpw';
+const LAB_NODES = 5;
 
 if (process.getuid?.() !== 0) {
   console.error('bench/power.mjs runs upsd and upsmon: run it as root');
@@ -168,4 +177,75 @@ try {
   await closeVite();
   rmSync(work, { recursive: true, force: true });
 }
+if (LAB) {
+  const labCode = await labPart();
+  if (labCode !== 0) code = labCode;
+}
 process.exit(code);
+
+/** The lab's graceful shutdown and startup, timed; 0 on PASS. */
+async function labPart() {
+  const labWork = mkdtempSync(path.join(tmpdir(), 'mko-bench-power-lab-'));
+  const labEnv = { ...process.env, MKO_DB: path.join(labWork, 'mko.db') };
+  const run = (args, { check = true } = {}) => {
+    const began = Date.now();
+    const r = spawnSync(path.join(root, 'bin', 'mko'), args, { env: labEnv, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const seconds = (Date.now() - began) / 1000;
+    process.stderr.write(`lab: mko ${args.join(' ')}: exit ${r.status} after ${seconds.toFixed(1)} s\n`);
+    if (check && r.status !== 0) throw new Error(`mko ${args.join(' ')} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+    return { ...r, seconds };
+  };
+  const json = (r) => JSON.parse(r.stdout);
+  const span = (from, to) => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : null);
+  const fmt = (v) => (v === null || v === undefined ? '-' : v.toFixed(1));
+  let pass = false;
+  try {
+    run(['lab', 'up', '--name', LAB_NAME, '--nodes', String(LAB_NODES)]);
+    run(['cluster', 'setup', LAB_NAME]);
+
+    const down = run(['cluster', 'shutdown', LAB_NAME, '--graceful', '--yes', '--json']);
+    const downRun = json(down).run;
+    const offAfter = json(run(['lab', 'status', '--name', LAB_NAME, '--json'])).hosts;
+    const up = run(['cluster', 'startup', LAB_NAME, '--json']);
+    const upRun = json(up).run;
+    const onAfter = json(run(['lab', 'status', '--name', LAB_NAME, '--json'])).hosts;
+    const status = json(run(['cluster', 'status', LAB_NAME, '--json'])).nodes;
+
+    console.log(`\nLab ${LAB_NAME}, ${LAB_NODES} hosts: graceful shutdown, then startup; per node as recorded by the run`);
+    console.log(`${'node'.padEnd(12)}${'part'.padEnd(16)}${'step'.padStart(5)}${'off (s)'.padStart(9)}${'on (s)'.padStart(9)}  startup result`);
+    for (const s of downRun?.steps ?? []) {
+      const u = upRun?.steps?.find((x) => x.hostname === s.hostname);
+      console.log(
+        `${s.hostname.padEnd(12)}${s.part.padEnd(16)}${String(s.step ?? '-').padStart(5)}${fmt(span(s.requestedAt, s.doneAt)).padStart(9)}${fmt(u ? span(u.requestedAt, u.doneAt) : null).padStart(9)}  ${u ? `${u.outcome}, ready ${u.ready ? 'yes' : 'no'}` : '-'}`,
+      );
+    }
+    console.log(`\n${'measure'.padEnd(44)}${'seconds'.padStart(9)}`);
+    console.log(`${'graceful shutdown (wall clock of the command)'.padEnd(44)}${down.seconds.toFixed(1).padStart(9)}`);
+    console.log(`${'graceful shutdown (run began -> finished)'.padEnd(44)}${fmt(span(downRun?.beganAt, downRun?.finishedAt)).padStart(9)}`);
+    console.log(`${'startup (wall clock of the command)'.padEnd(44)}${up.seconds.toFixed(1).padStart(9)}`);
+    console.log(`${'startup to Ready (recorded)'.padEnd(44)}${fmt(upRun?.readySeconds).padStart(9)}`);
+    console.log(`${'nodes'.padEnd(44)}${String(LAB_NODES).padStart(9)}`);
+
+    const problems = [];
+    if (offAfter.length !== LAB_NODES) problems.push(`${offAfter.length} lab hosts, expected ${LAB_NODES}`);
+    const stillOn = offAfter.filter((h) => h.running).map((h) => h.hostname);
+    if (stillOn.length > 0) problems.push(`still on after the shutdown: ${stillOn.join(', ')}`);
+    const stillOff = onAfter.filter((h) => !h.running).map((h) => h.hostname);
+    if (stillOff.length > 0 || onAfter.length !== LAB_NODES) problems.push(`not on after the startup: ${stillOff.join(', ') || `${onAfter.length} hosts`}`);
+    const notReady = status.filter((n) => n.ready !== true).map((n) => n.hostname);
+    if (notReady.length > 0 || status.length !== LAB_NODES) problems.push(`not Ready after the startup: ${notReady.join(', ') || `${status.length} nodes`}`);
+    if (upRun?.readySeconds === null || upRun?.readySeconds === undefined) problems.push('the startup recorded no time to Ready');
+    pass = problems.length === 0;
+    console.log(
+      pass
+        ? `PASS: all ${LAB_NODES} hosts off after the graceful shutdown, all on and Ready after the startup`
+        : `FAIL: ${problems.join('; ')}`,
+    );
+  } catch (err) {
+    console.log(`FAIL: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    run(['lab', 'down', '--name', LAB_NAME], { check: false });
+    rmSync(labWork, { recursive: true, force: true });
+  }
+  return pass ? 0 : 1;
+}
