@@ -37,7 +37,9 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (better-sqlite3 compiles from source, about a minute)"
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: npm 11 records only this platform's optional packages (rollup's
+  # native builds) in the lockfile and `npm ci` then refuses it; install keeps the locked versions.
+  npm install --no-audit --no-fund
 fi
 if [ ! -f dist/cli/main.js ] || [ -n "$(find ts templates -newer dist/cli/main.js -print -quit)" ]; then
   say "building"
