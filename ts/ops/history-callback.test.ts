@@ -8,23 +8,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../db/index.js';
 import { projectRoot } from '../paths.js';
+import type { OperationRow } from './operations.js';
 
-interface OperationRow {
-  id: number;
-  kind: string;
-  target: string;
-  playbook: string | null;
-  args: string;
-  source: string;
-  status: string;
-  exit_code: number | null;
-  exit_meaning: string | null;
-  pid: number | null;
-  started_at: string;
-  finished_at: string | null;
-  recap: string;
-  log: string;
-}
 
 const SECRET = 'hunter2';
 const ISO_UTC_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

@@ -31,7 +31,8 @@ export interface Operation {
   log: string;
 }
 
-interface OperationRow {
+/** A row of the operations table as SQLite returns it (JSON columns still text). */
+export interface OperationRow {
   id: number;
   kind: string;
   target: string;
