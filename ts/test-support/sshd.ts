@@ -1,9 +1,10 @@
 // A real OpenSSH server on loopback for tests, with real local users. Nothing leaves 127.0.0.1.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { waitForPort as waitForAddressPort } from '../lab/ssh.js';
 import { pasteProgram } from '../ssh/paste.js';
 
 export interface TestUser {
@@ -34,21 +35,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+/** Wait for a loopback test server to listen (the lab's port wait, on 127.0.0.1). */
+export function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  return waitForAddressPort('127.0.0.1', port, timeoutMs);
 }
 
 export async function startSshd(): Promise<Sshd> {
