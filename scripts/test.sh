@@ -11,7 +11,7 @@ echo "==> yamllint"
 yamllint --strict .
 echo "==> ansible-lint (production profile)"
 ansible-lint
-echo "==> hardware collector unit tests (python3 stdlib unittest)"
-python3 -B -m unittest discover -s roles/hardware/files -p 'test_*.py'
+echo "==> mko.fleet collection unit tests (stdlib unittest, with the Python that runs Ansible)"
+/usr/bin/python3 -B -m unittest discover -s collections/ansible_collections/mko/fleet/tests/unit -p 'test_*.py'
 echo "==> tests"
 npx vitest run

@@ -23,7 +23,7 @@ import {
   type HardwareReport,
 } from './index.js';
 
-const collector = path.join(projectRoot, 'roles', 'hardware', 'files', 'collect.py');
+const collector = path.join(projectRoot, 'collections', 'ansible_collections', 'mko', 'fleet', 'plugins', 'module_utils', 'hardware_collect.py');
 const hardwarePlaybook = path.join(projectRoot, 'playbooks', 'hardware.yml');
 const mko = path.join(projectRoot, 'bin', 'mko');
 

@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 
-// The report the `hardware` role writes per host (roles/hardware/files/collect.py, schema 1).
+// The report the `hardware` role writes per host (the collector of module mko.fleet.hardware, schema 1).
 // Every key below is required with its type; a value the node could not read is null or [].
 // Objects accept keys this code does not know yet, so a newer collector still validates.
 

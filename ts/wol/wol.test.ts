@@ -246,7 +246,7 @@ describe('configure, secrets and status', () => {
   });
 
   it("collect-mac takes the MAC and broadcast of the interface carrying the node's address from the latest hardware report", async () => {
-    const collector = path.join(projectRoot, 'roles', 'hardware', 'files', 'collect.py');
+    const collector = path.join(projectRoot, 'collections', 'ansible_collections', 'mko', 'fleet', 'plugins', 'module_utils', 'hardware_collect.py');
     const report = JSON.parse((await execa('python3', [collector])).stdout) as HardwareReport;
     const route = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).map((l) => l.split(/\s+/));
     const name = route.find((f) => f[1] === '00000000')?.[0] ?? '';

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 # Copyright: mko contributors
 # SPDX-License-Identifier: Apache-2.0
-"""Print one JSON hardware report of this machine on stdout (schema 1).
+"""One JSON hardware report of this machine (schema 1), standard library only (Python 3.6+).
 
-Shipped by the mko `hardware` role and run on each node with ansible.builtin.script. Standard
-library only (Python 3.6+), read-only, never fails because a tool or file is missing: a section
-it cannot fill is empty (null or []). Nothing is written to stderr: ansible.builtin.script runs
-the script on a TTY, which merges stderr into stdout and would break the JSON.
+The collector behind the `mko.fleet.hardware` module (the `hardware` role): Ansible ships it to
+each node inside the module. Also runs on its own and prints the report on stdout:
 
-Tests: python3 -m unittest discover -s roles/hardware/files
+    python3 hardware_collect.py [--timeout SECONDS]
+
+Read-only, and never fails because a tool or file is missing: a section it cannot fill is empty
+(null or []). It writes nothing to stdout or stderr while collecting: as a module, stdout is the
+module's result.
+
+Tests: python3 -m unittest discover -s collections/ansible_collections/mko/fleet/tests/unit
 """
 
 import datetime
@@ -608,9 +612,15 @@ def cpu_temperature(zones):
     return None
 
 
-def collect_cpu(zones):
-    first = parse_cpu_times(read_text('/proc/stat'))
-    time.sleep(CPU_SAMPLE_SECONDS)
+def start_cpu_sample():
+    """The first /proc/stat sample and when it was taken (monotonic clock)."""
+    return parse_cpu_times(read_text('/proc/stat')), time.monotonic()
+
+
+def collect_cpu(zones, sample):
+    """CPU facts; usage over the time since `sample`, at least CPU_SAMPLE_SECONDS."""
+    first, started = sample
+    time.sleep(max(0.0, CPU_SAMPLE_SECONDS - (time.monotonic() - started)))
     second = parse_cpu_times(read_text('/proc/stat'))
     cores, threads = cpu_topology()
     model = parse_cpuinfo_model(read_text('/proc/cpuinfo')) or parse_lscpu_model(run([which('lscpu')]))
@@ -723,15 +733,16 @@ def section(collector, empty, *args):
 
 
 def collect(timeout=DEFAULT_TIMEOUT):
+    """The report. The CPU usage sample spans the other sections' collection, so the sample's
+    half second is not added to the run time."""
+    sample = section(start_cpu_sample, lambda: (None, time.monotonic()))
     zones = section(thermal_zones, list)
-    return {
+    report = {
         'schema': SCHEMA,
         'hostname': socket.gethostname().split('.')[0] or None,
         'collected_at': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'os': section(collect_os, lambda: dict.fromkeys(
             ('distribution', 'version', 'kernel', 'arch', 'uptime_seconds', 'pi_model'))),
-        'cpu': section(collect_cpu, lambda: dict.fromkeys(
-            ('model', 'cores', 'threads', 'load', 'usage_percent', 'temperature_c')), zones),
         'memory': section(lambda: parse_meminfo(read_text('/proc/meminfo')), lambda: dict.fromkeys(
             ('total_mb', 'available_mb', 'swap_total_mb', 'swap_free_mb'))),
         'disks': section(collect_disks, lambda: {'devices': [], 'filesystems': []}),
@@ -742,12 +753,13 @@ def collect(timeout=DEFAULT_TIMEOUT):
         'thermal': {'zones': zones, 'fans': section(fans, list)},
         'volumes': section(collect_volumes, lambda: {'docker': [], 'kubernetes': empty_kubernetes()}, timeout),
     }
+    report['cpu'] = section(collect_cpu, lambda: dict.fromkeys(
+        ('model', 'cores', 'threads', 'load', 'usage_percent', 'temperature_c')), zones, sample)
+    return report
 
 
 def main(argv):
-    # Anything on stderr would land in the JSON (see the module docstring): warnings included.
     warnings.simplefilter('ignore')
-    sys.stderr = open(os.devnull, 'w')
     timeout = DEFAULT_TIMEOUT
     if len(argv) > 2 and argv[1] == '--timeout':
         timeout = to_int(argv[2]) or DEFAULT_TIMEOUT

@@ -1,8 +1,9 @@
 # Copyright: mko contributors
 # SPDX-License-Identifier: Apache-2.0
-"""Tests of collect.py, standard library only (no pytest on the build machines):
+"""Tests of the hardware collector (plugins/module_utils/hardware_collect.py), standard library
+only (no pytest on the build machines):
 
-    python3 -m unittest discover -s roles/hardware/files -v
+    python3 -m unittest discover -s collections/ansible_collections/mko/fleet/tests/unit -v
 
 Parsers are tested on captured tool output (real formats, including older util-linux and LVM
 versions); the whole script is run once on this machine and once with no tools on PATH.
@@ -15,10 +16,11 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import collect  # noqa: E402 - imported from this directory, not from an installed package
+MODULE_UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'plugins', 'module_utils')
+sys.path.insert(0, MODULE_UTILS)
+import hardware_collect as collect  # noqa: E402 - the file itself, not through an installed collection
 
-SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'collect.py')
+SCRIPT = os.path.join(MODULE_UTILS, 'hardware_collect.py')
 
 
 class OsTest(unittest.TestCase):
@@ -60,6 +62,23 @@ class CpuTest(unittest.TestCase):
         sample = collect.parse_cpu_times('cpu  1 2 3 4 5 6 7 8\n')
         self.assertIsNone(collect.cpu_usage_percent(sample, sample))
         self.assertIsNone(collect.cpu_usage_percent(None, sample))
+
+    def test_usage_sample_spans_the_time_already_spent(self):
+        # A sample old enough (as if the other sections had taken a second): no waiting, and the
+        # usage over the time since the sample.
+        first, _ = collect.start_cpu_sample()
+        time.sleep(0.2)
+        started = time.monotonic()
+        cpu = collect.collect_cpu([], (first, started - 1.0))
+        self.assertLess(time.monotonic() - started, collect.CPU_SAMPLE_SECONDS / 2)
+        self.assertIsInstance(cpu['usage_percent'], float)
+
+    def test_usage_sample_waits_out_the_rest_of_its_half_second(self):
+        sample = collect.start_cpu_sample()
+        started = time.monotonic()
+        collect.collect_cpu([], sample)
+        self.assertGreaterEqual(time.monotonic() - sample[1], collect.CPU_SAMPLE_SECONDS)
+        self.assertLess(time.monotonic() - started, collect.CPU_SAMPLE_SECONDS + 0.4)
 
     def test_model_x86_and_arm(self):
         self.assertEqual(collect.parse_cpuinfo_model('processor\t: 0\nmodel name\t: Intel(R) N100\n'), 'Intel(R) N100')
