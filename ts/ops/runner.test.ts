@@ -72,6 +72,15 @@ describe('runPlaybook', () => {
     expect((db.prepare('SELECT count(*) AS n FROM operations').get() as { n: number }).n).toBe(1);
   });
 
+  it("caches facts next to the run's database, so fleets with the same host names never share them", async () => {
+    const file = path.join(dir, 'facts.yml');
+    writeFileSync(file, '- name: facts\n  hosts: localhost\n  gather_facts: true\n  gather_subset: [min]\n  tasks: []\n');
+    const result = await runPlaybook(db, local(file));
+    expect(result.status).toBe('succeeded');
+    const cached = JSON.parse(readFileSync(path.join(dir, 'ansible-facts', 'localhost'), 'utf8')) as Record<string, unknown>;
+    expect(cached['ansible_hostname']).toBe(os.hostname().split('.')[0]);
+  });
+
   it('records a failed host with exit code 2 and its meaning', async () => {
     const file = playbook('fails', `    - name: Fail on purpose\n      ansible.builtin.command: /bin/false\n      changed_when: false\n`);
     const result = await runPlaybook(db, local(file));

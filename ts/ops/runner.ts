@@ -86,6 +86,10 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
         ANSIBLE_CONFIG: path.join(projectRoot, 'ansible.cfg'),
         ANSIBLE_NOCOLOR: '1',
         ANSIBLE_RETRY_FILES_ENABLED: '0',
+        // Facts are cached per fleet database, next to it (data/ansible-facts for the default
+        // data/mko.db, as ansible.cfg says): two fleets or labs with the same host names never
+        // read each other's cached addresses.
+        ANSIBLE_CACHE_PLUGIN_CONNECTION: path.join(path.dirname(path.resolve(run.dbPath)), 'ansible-facts'),
         MKO_DB: run.dbPath,
         MKO_OPERATION_ID: String(operationId),
         ...run.env,
