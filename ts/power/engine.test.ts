@@ -10,7 +10,7 @@ import { buildInventory } from '../inventory/build.js';
 import { getOperation } from '../ops/index.js';
 import { dumpDb } from '../test-support/db-dump.js';
 import { powerFleet, RecordingRunner, sleep, waitFor, type PowerFleet } from '../test-support/power.js';
-import { secretsFile } from '../wol/index.js';
+import { secretsFile } from '../secrets/index.js';
 import { FleetActionRunner } from './actions.js';
 import type { UpsEventKind } from './detect.js';
 import { RulesEngine, type ActionRunner } from './engine.js';

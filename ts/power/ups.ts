@@ -5,7 +5,8 @@ import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getNode } from '../fleet/index.js';
 import { field, validate } from '../validate/index.js';
-import { deleteSecret, getSecret, numberOrText, putSecret } from '../wol/index.js';
+import { deleteSecret, getSecret, putSecret } from '../secrets/index.js';
+import { numberOrText } from '../wol/index.js';
 
 export interface Ups {
   id: number;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
-import { deleteSecret, getSecret, putSecret } from '../wol/secrets.js';
+import { deleteSecret, getSecret, putSecret } from '../secrets/index.js';
 
 export interface ProxmoxHost {
   id: number;

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../db/index.js';
 import { insertNode, validateNodeInput } from '../fleet/index.js';
 import { buildCli, mkoBin as mko, snapshotState } from '../test-support/cli.js';
-import { secretsFile, type WakeResult } from '../wol/index.js';
+import { secretsFile } from '../secrets/index.js';
+import type { WakeResult } from '../wol/index.js';
 
 const TOKEN_ID = 'root@pam!mko';
 const SECRET = '5d0b7c1e-8f1a-4b7e-9c3d-2a6f0e4b8c11';

@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { getNode, normalizeMac, type FleetNode } from '../fleet/index.js';
 import { getProxmoxHost } from '../proxmox/index.js';
 import { field, validate } from '../validate/index.js';
-import { deleteSecret, pruneSecrets, putSecret } from './secrets.js';
+import { deleteSecret, pruneSecrets, putSecret } from '../secrets/index.js';
 import { getWolSettings, saveWolConfig, secureOnHandles, WOL_METHODS, type WolMethod } from './settings.js';
 
 export interface WolConfigInput {

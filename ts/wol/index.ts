@@ -6,7 +6,6 @@ export { parseWolReport, runWolPlaybook, setWakeOnLan, type HostNicOutcome, type
 export { secureOnBytes, sendMagicPacket, type MagicPacketTarget } from './packet.js';
 export { probeSsh, waitForSsh, type SshProbe, type SshWait } from './reach.js';
 export { setRtcAlarm, type RtcAlarmResult } from './rtc.js';
-export { deleteSecret, getSecret, putSecret, secretsFile, type SecretKind } from './secrets.js';
 export { getWolSettings, WOL_METHODS, type LastWake, type NicState, type WakeOutcome, type WolMethod, type WolSettings } from './settings.js';
 export { wolStatus, type ClusterWolState, type ClusterWolSummary, type NodeWolStatus, type WolStatus } from './status.js';
 export { wakeCluster, wakeNode, type NodeWake, type WakeOptions, type WakeRecap, type WakeResult } from './wake.js';

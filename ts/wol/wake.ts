@@ -10,7 +10,7 @@ import { validate } from '../validate/index.js';
 import { numberOrText } from './configure.js';
 import { secureOnBytes, sendMagicPacket } from './packet.js';
 import { probeSsh, waitForSsh } from './reach.js';
-import { getSecret } from './secrets.js';
+import { getSecret } from '../secrets/index.js';
 import { getWolSettings, recordWake, type WakeOutcome, type WolMethod } from './settings.js';
 
 export interface WakeOptions {

@@ -14,6 +14,7 @@ import { buildInventory } from '../inventory/index.js';
 import { parseMagicPacket } from '../lab/magic-packet.js';
 import { getOperation } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
+import { getSecret, secretsFile } from '../secrets/index.js';
 import { buildCli, mkoBin as mko, snapshotState } from '../test-support/cli.js';
 import { dumpDb } from '../test-support/db-dump.js';
 import { freePort, startSshd } from '../test-support/sshd.js';
@@ -21,9 +22,7 @@ import {
   collectMacs,
   configureWol,
   directedBroadcast,
-  getSecret,
   getWolSettings,
-  secretsFile,
   sendMagicPacket,
   wakeNode,
   wolStatus,

@@ -1,4 +1,5 @@
-// Secrets mko must keep to act later (Wake-on-LAN SecureOn passwords, Proxmox API token secrets).
+// Secrets mko must keep to act later (Wake-on-LAN SecureOn passwords, Proxmox API token secrets,
+// NUT passwords).
 //
 // They live in one JSON file, <data dir>/secrets/secrets.json, mode 0600 in a 0700 directory,
 // never in the fleet database: the database is read by the inventory script (and so by anything
