@@ -51,9 +51,9 @@ interface UpsEvent {
 async function copyMko(root: string): Promise<void> {
   const target = path.join(root, REMOTE_ROOT.slice(1));
   rmSync(target, { recursive: true, force: true });
-  // Debian's node is linked against libc, libstdc++, libm and libgcc_s only: the lab's bookworm
-  // rootfs has them.
-  cpSync('/usr/bin/node', path.join(root, 'usr', 'local', 'bin', 'node'));
+  // The node running this test (linked against libc, libstdc++, libm and libgcc_s only: the lab's
+  // bookworm rootfs has them).
+  cpSync(process.execPath, path.join(root, 'usr', 'local', 'bin', 'node'));
   for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(projectRoot, part), path.join(target, part), { recursive: true });
   cpSync(templatesDir, path.join(target, 'templates'), { recursive: true });
   cpSync(migrationsDir, path.join(target, 'ts', 'db', 'migrations'), { recursive: true });
