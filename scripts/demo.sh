@@ -15,6 +15,10 @@ step() {
   mko "$@"
 }
 
+# Every run starts from a new lab: a lab left by an earlier run goes first, with its cluster, its
+# nodes and what hangs off them (the UPS on lab-n6 and its rules). Nothing else in the database is
+# touched.
+step "0. Remove the lab of an earlier run, if any" lab down
 step "1. Bring up the lab, register it as cluster 'lab', paste each node's set-up instructions, test SSH" lab up --nodes 6
 step "   lab-n6 is the UPS host (a Pi with the UPS on USB): not a cluster member" cluster unassign lab-n6
 step "2. Every node's key is verified" node ssh-status --cluster lab
@@ -34,11 +38,18 @@ dummy_ups() {
   ansible lab-n6 --become -m ansible.builtin.copy -o \
     -a "dest=/etc/nut/dummy.dev owner=root group=nut mode=0640 content='battery.charge: 100\nbattery.runtime: 1800\ninput.voltage: 230\nups.load: 20\nups.status: $1\n'" >/dev/null
 }
-wait_for_op() { # kind: wait until an operation of that kind has finished
+last_op() { # id of the newest operation, 0 when there is none
+  mko operation list --json --limit 1 | node -e "const ops = JSON.parse(require('fs').readFileSync(0, 'utf8')); console.log(ops[0]?.id ?? 0)"
+}
+wait_for_op() { # kind after: wait until an operation of that kind newer than operation <after> has finished; fail unless it succeeded
+  local status
   for _ in $(seq 1 180); do
-    if mko operation list --json --limit 10 |
-      node -e "const ops = JSON.parse(require('fs').readFileSync(0, 'utf8')); process.exit(ops.some((o) => o.kind === '$1' && o.status !== 'running') ? 0 : 1)"; then
-      return 0
+    status=$(mko operation list --json --limit 20 |
+      node -e "const ops = JSON.parse(require('fs').readFileSync(0, 'utf8')); const op = ops.find((o) => o.kind === '$1' && o.id > $2 && o.status !== 'running'); console.log(op ? op.status : '')")
+    if [ -n "$status" ]; then
+      [ "$status" = succeeded ] && return 0
+      echo "demo: the $1 operation ended $status (mko operation list shows it)" >&2
+      return 1
     fi
     sleep 2
   done
@@ -56,11 +67,13 @@ watcher=$!
 trap 'kill "$watcher" 2>/dev/null || true' EXIT
 sleep 3
 step "   The UPS, live from upsd" ups status
+before=$(last_op)
 dummy_ups "OB DISCHRG"
-wait_for_op shutdown
+wait_for_op shutdown "$before"
 step "   Every cluster node is off, lab-n6 (the UPS host) still on" lab status
+before=$(last_op)
 dummy_ups "OL"
-wait_for_op startup
+wait_for_op startup "$before"
 kill "$watcher" 2>/dev/null || true
 step "   Back: HA and Ready" cluster status lab
 step "   What the watcher saw" ups events --limit 5

@@ -106,15 +106,18 @@ async function pasteInstructions(options: RegisterOptions, node: FleetNode): Pro
   options.onProgress?.(`pasted the set-up instructions on ${node.hostname} as ${node.sshUser}`);
 }
 
-/** Forget the lab's cluster and nodes (and their keys): the counterpart of registerLab. */
-export function unregisterLab(db: Db, name: string): number {
+/**
+ * Forget the lab's cluster and nodes (and their keys): the counterpart of registerLab. Lab nodes
+ * are the cluster's members and every node labelled lab=<name>, so a lab host taken out of the
+ * cluster (the UPS host of the power drill) goes too, with what hangs off it (its UPS and rules).
+ */
+export function unregisterLab(db: Db, name: string): { cluster: boolean; nodes: number } {
   const cluster = findCluster(db, name);
-  if (!cluster) return 0;
-  const nodes = listNodes(db, { cluster: cluster.name });
+  const nodes = listNodes(db).filter((n) => (cluster && n.cluster === cluster.name) || n.labels['lab'] === name);
   db.transaction(() => {
     for (const node of nodes) deleteNode(db, node.id);
-    removeCluster(db, cluster.name);
+    if (cluster) removeCluster(db, cluster.name);
   })();
   for (const node of nodes) if (node.sshKeyPath) removeKeyFiles(node.sshKeyPath);
-  return nodes.length;
+  return { cluster: !!cluster, nodes: nodes.length };
 }

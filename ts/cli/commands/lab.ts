@@ -79,7 +79,8 @@ const down = command<Args<LabArgs>>({
     withContext(argv, async (ctx) => {
       await labDown({ name: argv.name, stateDir: labDir(ctx.dataDir, argv.name), onProgress: progress });
       const removed = unregisterLab(ctx.db, argv.name);
-      print(`Lab ${argv.name} is down${removed ? `; removed cluster ${argv.name} and its ${removed} nodes` : ''}`);
+      const what = [removed.cluster ? `cluster ${argv.name}` : '', removed.nodes ? `${removed.nodes} lab node(s)` : ''].filter(Boolean);
+      print(`Lab ${argv.name} is down${what.length ? `; removed ${what.join(' and ')}` : ''}`);
     }),
 });
 
