@@ -18,7 +18,7 @@ import type { NodeStatus } from '../cluster/status-store.js';
 import { openDb } from '../db/index.js';
 import { projectRoot } from '../paths.js';
 import { mkoBin as mko } from '../test-support/cli.js';
-import { expectLabGone } from '../test-support/lab.js';
+import { expectLabGone, labUpsText, pollUntil } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = 'drl';
@@ -33,8 +33,6 @@ const DEAD_TIME_S = 15;
 /** NUT 2.8 on Debian 12: one driver unit per UPS (made by the enumerator), upsd is nut-server. */
 const DRIVER_UNIT = 'nut-driver@rack';
 const UPSD_UNIT = 'nut-server';
-const devText = (status: string): string =>
-  ['battery.charge: 100', 'battery.runtime: 1800', 'input.voltage: 230', 'ups.load: 20', 'ups.mfr: mko', 'ups.model: dummy-ups', `ups.status: ${status}`, ''].join('\n');
 
 interface Action {
   id: number;
@@ -99,7 +97,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
   }
   /** Flip the dummy UPS: rewrite the .dev file on the UPS host (dummy-loop re-reads it every second). */
   async function setUps(status: string): Promise<void> {
-    await onUpsHost('ansible.builtin.copy', `dest=/etc/nut/dummy.dev owner=root group=nut mode=0640 content=${JSON.stringify(devText(status))}`);
+    await onUpsHost('ansible.builtin.copy', `dest=/etc/nut/dummy.dev owner=root group=nut mode=0640 content=${JSON.stringify(labUpsText(status))}`);
   }
   /** systemd's view of a unit on the UPS host: active, failed, inactive ... */
   const unitState = async (unit: string): Promise<string> => (await onUpsHost('ansible.builtin.shell', `systemctl is-active ${unit} || true`)).trim().split('\n').at(-1)?.trim() ?? '';
@@ -119,15 +117,6 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     watcher = undefined;
     watcherPid = undefined;
     return { exitCode: result?.exitCode };
-  }
-  async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-      await sleep(1000);
-    }
   }
   const actions = () => json<Action[]>('ups', 'actions', '--limit', '100');
   /** The events after event `after`, oldest first. */
@@ -158,7 +147,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     // Disabled until the real outage: after a blip, a startup of a running cluster is not what these tests are about.
     await ok('ups', 'rules', 'create', 'rack', LAB, 'power_restored', 'startup', '--name', 'on', '--disabled');
     startWatcher();
-    await waitFor('the watcher to poll the UPS', 30_000, async () => {
+    await pollUntil('the watcher to poll the UPS', 30_000, async () => {
       const status = await run(['ups', 'monitor', 'status']);
       return /^running: +yes/m.test(status.stdout) && (await run(['ups', 'status'])).stdout.match(/rack\s+drl-n6\s+OL\b/);
     });
@@ -191,11 +180,11 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     const before = await lastEventId();
     const mark = watcherLog.length;
     await setUps('OB DISCHRG');
-    const pending = await waitFor('the pending graceful shutdown', 30_000, async () => (await actions()).find((a) => a.rule === 'off' && a.status === 'pending'));
+    const pending = await pollUntil('the pending graceful shutdown', 30_000, async () => (await actions()).find((a) => a.rule === 'off' && a.status === 'pending'));
     expect(pending).toMatchObject({ action: 'graceful_shutdown', event: 'power_loss', startedAt: null, operationId: null });
     const due = Date.parse(pending.dueAt);
     await setUps('OL');
-    const cancelled = await waitFor('the pending shutdown to be settled', 30_000, async () => {
+    const cancelled = await pollUntil('the pending shutdown to be settled', 30_000, async () => {
       const a = (await actions()).find((x) => x.id === pending.id);
       return a && a.status !== 'pending' ? a : undefined;
     });
@@ -225,7 +214,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     const before = await lastEventId();
     const actionsBefore = await actions();
     await setUps('OB DISCHRG');
-    const [loss] = await waitFor('power_loss', 30_000, async () => {
+    const [loss] = await pollUntil('power_loss', 30_000, async () => {
       const events = await eventsAfter(before);
       return events.length > 0 ? events : undefined;
     });
@@ -233,7 +222,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     // The driver stops (upsd: DRIVER-NOT-CONNECTED), is away 2 s, starts again (WAIT, then data).
     const outageFrom = Date.now();
     await onUpsHost('ansible.builtin.shell', `systemctl stop ${DRIVER_UNIT} && sleep 2 && systemctl start ${DRIVER_UNIT}`);
-    const samples = await waitFor('data from the driver again after its outage', 60_000, async () => {
+    const samples = await pollUntil('data from the driver again after its outage', 60_000, async () => {
       const all = await samplesSince(outageFrom);
       const firstError = all.findIndex((x) => x.error !== null);
       return firstError >= 0 && all.slice(firstError).some((x) => x.error === null && x.status === 'OB DISCHRG') ? all : undefined;
@@ -254,7 +243,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     expect(await unitState(DRIVER_UNIT)).toBe('active');
 
     await setUps('OL');
-    await waitFor('power_restored', 30_000, async () => (await eventsAfter(before)).some((e) => e.kind === 'power_restored'));
+    await pollUntil('power_restored', 30_000, async () => (await eventsAfter(before)).some((e) => e.kind === 'power_restored'));
     expect((await eventsAfter(before)).map((e) => e.kind)).toEqual(['power_loss', 'power_restored']);
     expect(await actions()).toEqual(actionsBefore);
     expect(await powerOperations()).toEqual([]);
@@ -268,8 +257,8 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     const actionsBefore = await actions();
     const mark = watcherLog.length;
     await onUpsHost('ansible.builtin.command', `systemctl kill --signal=SIGKILL ${UPSD_UNIT}`);
-    await waitFor('upsd to be dead', 20_000, async () => (await unitState(UPSD_UNIT)) === 'failed');
-    const [lost] = await waitFor('comm_lost', (DEAD_TIME_S + 20) * 1000, async () => {
+    await pollUntil('upsd to be dead', 20_000, async () => (await unitState(UPSD_UNIT)) === 'failed');
+    const [lost] = await pollUntil('comm_lost', (DEAD_TIME_S + 20) * 1000, async () => {
       const events = await eventsAfter(before);
       return events.length > 0 ? events : undefined;
     });
@@ -283,7 +272,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     expect((await eventsAfter(before)).map((e) => e.kind)).toEqual(['comm_lost']);
 
     await onUpsHost('ansible.builtin.systemd', `name=${UPSD_UNIT} state=started`);
-    await waitFor('comm_restored', 30_000, async () => (await eventsAfter(before)).some((e) => e.kind === 'comm_restored'));
+    await pollUntil('comm_restored', 30_000, async () => (await eventsAfter(before)).some((e) => e.kind === 'comm_restored'));
     const events = await eventsAfter(before);
     expect(events.map((e) => e.kind)).toEqual(['comm_lost', 'comm_restored']);
     expect(events[1]).toMatchObject({ status: 'OL' });
@@ -302,7 +291,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     // 2. The power goes.
     const lostAt = Date.now();
     await setUps('OB DISCHRG');
-    const pending = await waitFor('the pending graceful shutdown', 30_000, async () => (await actions()).find((a) => a.rule === 'off' && a.status === 'pending'));
+    const pending = await pollUntil('the pending graceful shutdown', 30_000, async () => (await actions()).find((a) => a.rule === 'off' && a.status === 'pending'));
     const due = Date.parse(pending.dueAt);
 
     // 7. The watcher is restarted in the middle of the delay (SIGTERM, as systemd stops it): the action is not lost.
@@ -314,19 +303,19 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     expect((await actions()).find((a) => a.id === pending.id)?.status).toBe('pending');
     const restartMark = watcherLog.length;
     startWatcher();
-    const started = await waitFor('the restarted watcher to report its start', 30_000, async () => watcherLog.slice(restartMark).match(/started \(pid \d+\): .*/)?.[0]);
+    const started = await pollUntil('the restarted watcher to report its start', 30_000, async () => watcherLog.slice(restartMark).match(/started \(pid \d+\): .*/)?.[0]);
     expect(started).toBe(`started (pid ${watcherPid}): 1 pending action(s) re-armed, 0 run late, 0 expired, 0 interrupted`);
     expect(watcherLog.slice(restartMark)).toMatch(new RegExp(`action ${pending.id} \\(off\\): re-armed, due in \\d+(\\.\\d)? s`));
     expect(Date.now(), 'the watcher was back before the delay ended').toBeLessThan(due);
 
-    const shutdown = await waitFor('the graceful shutdown to finish', 300_000, async () => {
+    const shutdown = await pollUntil('the graceful shutdown to finish', 300_000, async () => {
       const a = (await actions()).find((x) => x.id === pending.id);
       return finished(a) ? a : undefined;
     });
     expect(shutdown.status, shutdown.detail ?? '').toBe('succeeded');
     // It ran at its own due time, not a whole delay after the restart.
     expect(Math.abs(Date.parse(shutdown.startedAt ?? 'missing') - due)).toBeLessThan(1500);
-    const off = await waitFor('the cluster hosts to be off', 30_000, async () => {
+    const off = await pollUntil('the cluster hosts to be off', 30_000, async () => {
       const state = await powerState();
       return CLUSTER_HOSTS.every((h) => state[h] === false) ? state : undefined;
     });
@@ -366,7 +355,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
 
     // 3. The power comes back.
     await setUps('OL');
-    const startup = await waitFor('the startup to finish', 300_000, async () => {
+    const startup = await pollUntil('the startup to finish', 300_000, async () => {
       const a = (await actions()).find((x) => x.action === 'startup');
       return finished(a) ? a : undefined;
     });

@@ -7,14 +7,13 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPaths } from '../lab/host.js';
 import { migrationsDir, projectRoot, templatesDir } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
-import { expectLabGone } from '../test-support/lab.js';
+import { expectLabGone, labUpsText, pollUntil } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = 'wun';
@@ -27,8 +26,6 @@ const REMOTE_MKO = `${REMOTE_ROOT}/bin/mko`;
 const REMOTE_DB = '/var/lib/mko/mko.db';
 const PLAYBOOK = path.join(projectRoot, 'playbooks', 'watcher.yml');
 const HANDLER_RAN = /RUNNING HANDLER \[Restart mko-ups-monitor\] \*+\nchanged: /;
-const devText = (status: string): string =>
-  ['battery.charge: 100', 'battery.runtime: 1800', 'input.voltage: 230', 'ups.load: 20', 'ups.mfr: mko', 'ups.model: dummy-ups', `ups.status: ${status}`, ''].join('\n');
 
 interface LabJson {
   adminKey: string;
@@ -114,7 +111,7 @@ describe.skipIf(!isRoot)('playbooks/watcher.yml: the mko-ups-monitor unit on a l
   };
   /** Flip the dummy UPS: replace the .dev file on the UPS host (dummy-loop re-reads it every second). */
   async function setUps(status: string): Promise<void> {
-    const text = devText(status).replace(/\n/g, '\\n');
+    const text = labUpsText(status).replace(/\n/g, '\\n');
     const r = await ssh(
       UPS_HOST,
       `printf '${text}' > /etc/nut/dummy.dev.new && chown root:nut /etc/nut/dummy.dev.new && chmod 0640 /etc/nut/dummy.dev.new && mv /etc/nut/dummy.dev.new /etc/nut/dummy.dev`,
@@ -138,15 +135,7 @@ describe.skipIf(!isRoot)('playbooks/watcher.yml: the mko-ups-monitor unit on a l
     const [ok, changed, unreachable, failed] = (m ?? []).slice(1).map(Number) as [number, number, number, number];
     return { ok, changed, unreachable, failed, output };
   }
-  async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-      await sleep(500);
-    }
-  }
+  const waitFor = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> => pollUntil(what, timeoutMs, probe, 500);
   /** The service's watcher runs (per its PID file, under the unit's main PID) and has polled the UPS. */
   const watcherPolling = (status: string) =>
     waitFor(`the service's watcher to poll the UPS (${status})`, 30_000, async () => {

@@ -1,6 +1,22 @@
 import { statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { expect } from 'vitest';
+
+/** Ask `probe` every `intervalMs` until it gives a value; fail naming `what` after `timeoutMs`. */
+export async function pollUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 1000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** The .dev file of the lab's dummy UPS (dummy-ups, dummy-loop mode) with this ups.status. */
+export const labUpsText = (status: string): string =>
+  ['battery.charge: 100', 'battery.runtime: 1800', 'input.voltage: 230', 'ups.load: 20', 'ups.mfr: mko', 'ups.model: dummy-ups', `ups.status: ${status}`, ''].join('\n');
 
 /** After `lab down`: no network namespace of the lab is left, and /dev/null is still usable. */
 export async function expectLabGone(lab: string): Promise<void> {
