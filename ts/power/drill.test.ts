@@ -7,7 +7,7 @@
 // delay, the UPS driver gone for less than the watcher's dead time (on battery), upsd killed on line
 // power. And during the real outage the watcher is restarted in the middle of the delay: the
 // pending shutdown survives it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +18,7 @@ import type { NodeStatus } from '../cluster/status-store.js';
 import { openDb } from '../db/index.js';
 import { projectRoot } from '../paths.js';
 import { mkoBin as mko } from '../test-support/cli.js';
-import { expectLabGone, labUpsText, pollUntil } from '../test-support/lab.js';
+import { labUpsText, pollUntil, tearDownLab } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = 'drl';
@@ -164,14 +164,9 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
         await watcher?.catch(() => undefined);
       }
       if (watcherLog) process.stderr.write(`watcher output (tail):\n${watcherLog.slice(-6000)}\n`);
-      if (dbPath) {
-        const down = await run(['lab', 'down', '--name', LAB]);
-        expect(down.exitCode, down.stderr).toBe(0);
-      }
     } finally {
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      await tearDownLab(LAB, dbPath, dir);
     }
-    await expectLabGone(LAB);
   }, 300_000);
 
   // 4.

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPaths } from '../lab/host.js';
 import { migrationsDir, projectRoot, templatesDir } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
-import { expectLabGone, labUpsText, pollUntil } from '../test-support/lab.js';
+import { labUpsText, pollUntil, tearDownLab } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = 'wun';
@@ -169,17 +169,7 @@ describe.skipIf(!isRoot)('playbooks/watcher.yml: the mko-ups-monitor unit on a l
     expect(await remoteMko('ups status')).toMatch(/^rack\s+wun-n2\s+OL\b/m);
   }, 600_000);
 
-  afterAll(async () => {
-    try {
-      if (dbPath) {
-        const down = await run(['lab', 'down', '--name', LAB]);
-        expect(down.exitCode, down.stderr).toBe(0);
-      }
-    } finally {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-    await expectLabGone(LAB);
-  }, 300_000);
+  afterAll(() => tearDownLab(LAB, dbPath, dir), 300_000);
 
   it('--check before the first install changes nothing and does not fail on the unknown unit', async () => {
     const check = await playbook({}, ['--check']);

@@ -1,7 +1,8 @@
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { expect } from 'vitest';
+import { mkoBin } from './cli.js';
 
 /** Ask `probe` every `intervalMs` until it gives a value; fail naming `what` after `timeoutMs`. */
 export async function pollUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 1000): Promise<T> {
@@ -23,4 +24,20 @@ export async function expectLabGone(lab: string): Promise<void> {
   const namespaces = (await execa('ip', ['netns', 'list'])).stdout;
   expect(namespaces).not.toMatch(new RegExp(`^mko-${lab}-`, 'm'));
   expect(statSync('/dev/null').mode & 0o777).toBe(0o666);
+}
+
+/**
+ * The end of a lab test: `mko lab down` on the test's database (when it got one) must succeed,
+ * the test's directory goes whatever happens, and nothing of the lab is left.
+ */
+export async function tearDownLab(lab: string, dbPath: string, dir: string): Promise<void> {
+  try {
+    if (dbPath) {
+      const down = await execa(mkoBin, ['lab', 'down', '--name', lab], { env: { MKO_DB: dbPath }, reject: false, stdin: 'ignore', timeout: 300_000 });
+      expect(down.exitCode, down.stderr).toBe(0);
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+  await expectLabGone(lab);
 }
