@@ -26,6 +26,8 @@ beforeEach(() => {
   node({ hostname: 'pi-1', address: '192.168.1.21', cluster: 'home' });
   node({ hostname: 'spare', address: '192.168.1.22' });
   node({ hostname: 'other-lab-n1', address: '10.213.2.11', labels: { lab: 'other' } });
+  // A machine of the user's that happens to carry the label.
+  node({ hostname: 'pi-7', address: '192.168.1.27', labels: { lab: 'drl' } });
 });
 
 afterEach(() => {
@@ -34,10 +36,10 @@ afterEach(() => {
 });
 
 describe('unregisterLab', () => {
-  it("removes the lab's cluster, its members and its hosts taken out of the cluster; nothing else", () => {
+  it("removes the lab's cluster, its members and its hosts taken out of the cluster; nothing else, not even a node labelled lab=<name>", () => {
     expect(unregisterLab(db, 'drl')).toEqual({ cluster: true, nodes: 3 });
     expect(findCluster(db, 'drl')).toBeUndefined();
-    expect(listNodes(db).map((n) => n.hostname).sort()).toEqual(['other-lab-n1', 'pi-1', 'spare']);
+    expect(listNodes(db).map((n) => n.hostname).sort()).toEqual(['other-lab-n1', 'pi-1', 'pi-7', 'spare']);
     expect(findCluster(db, 'home')).toBeDefined();
   });
 

@@ -108,12 +108,14 @@ async function pasteInstructions(options: RegisterOptions, node: FleetNode): Pro
 
 /**
  * Forget the lab's cluster and nodes (and their keys): the counterpart of registerLab. Lab nodes
- * are the cluster's members and every node labelled lab=<name>, so a lab host taken out of the
- * cluster (the UPS host of the power drill) goes too, with what hangs off it (its UPS and rules).
+ * are the cluster's members and the lab's hosts (<name>-n<i>, labelled lab=<name>) wherever they
+ * are, so a lab host taken out of the cluster (the UPS host of the power drill) goes too, with
+ * what hangs off it (its UPS and rules). A node of the user's that merely carries the label stays.
  */
 export function unregisterLab(db: Db, name: string): { cluster: boolean; nodes: number } {
   const cluster = findCluster(db, name);
-  const nodes = listNodes(db).filter((n) => (cluster && n.cluster === cluster.name) || n.labels['lab'] === name);
+  const isLabHost = (hostname: string): boolean => hostname.startsWith(`${name}-n`) && /^\d+$/.test(hostname.slice(name.length + 2));
+  const nodes = listNodes(db).filter((n) => (cluster && n.cluster === cluster.name) || (n.labels['lab'] === name && isLabHost(n.hostname)));
   db.transaction(() => {
     for (const node of nodes) deleteNode(db, node.id);
     if (cluster) removeCluster(db, cluster.name);
