@@ -1,3 +1,4 @@
+export { findByRef } from './lookup.js';
 export { openDb, type Db, type OpenOptions } from './open.js';
 export {
   codeVersion,

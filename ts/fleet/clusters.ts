@@ -1,4 +1,4 @@
-import type { Db } from '../db/index.js';
+import { findByRef, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
 import { SELECT_CLUSTERS, toCluster, type Addon, type Cluster, type ClusterRow } from './rows.js';
@@ -50,12 +50,7 @@ export function listClusters(db: Db): Cluster[] {
 }
 
 export function findCluster(db: Db, ref: string | number): Cluster | undefined {
-  const text = String(ref);
-  const row = (
-    /^\d+$/.test(text)
-      ? db.prepare(`${SELECT_CLUSTERS} WHERE c.id = ? OR c.name = ? ORDER BY c.id = ? DESC LIMIT 1`).get(Number(text), text, Number(text))
-      : db.prepare(`${SELECT_CLUSTERS} WHERE c.name = ?`).get(text)
-  ) as ClusterRow | undefined;
+  const row = findByRef<ClusterRow>(db, SELECT_CLUSTERS, { id: 'c.id', name: 'c.name' }, ref);
   return row ? toCluster(row) : undefined;
 }
 

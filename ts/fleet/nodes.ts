@@ -1,4 +1,4 @@
-import type { Db } from '../db/index.js';
+import { findByRef, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
 import { findCluster, getCluster } from './clusters.js';
@@ -89,12 +89,7 @@ export function listNodes(db: Db, filter: ListNodesFilter = {}): FleetNode[] {
 }
 
 export function findNode(db: Db, ref: string | number): FleetNode | undefined {
-  const text = String(ref);
-  const row = (
-    /^\d+$/.test(text)
-      ? db.prepare(`${SELECT_NODES} WHERE n.id = ? OR n.hostname = ? ORDER BY n.id = ? DESC LIMIT 1`).get(Number(text), text, Number(text))
-      : db.prepare(`${SELECT_NODES} WHERE n.hostname = ?`).get(text)
-  ) as NodeRow | undefined;
+  const row = findByRef<NodeRow>(db, SELECT_NODES, { id: 'n.id', name: 'n.hostname' }, ref);
   return row ? toNode(row) : undefined;
 }
 

@@ -1,6 +1,6 @@
 // Power rules: when <event> happens on <ups>, do <action> to <cluster>, after a delay, in priority
 // order. Every input is checked before anything is written: bad input leaves the database as it was.
-import type { Db } from '../db/index.js';
+import { findByRef, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getCluster } from '../fleet/index.js';
 import { validate } from '../validate/index.js';
@@ -238,12 +238,7 @@ export function listRules(db: Db, filter: { ups?: string } = {}): PowerRule[] {
 }
 
 export function findRule(db: Db, ref: string | number): PowerRule | undefined {
-  const text = String(ref);
-  const row = (
-    /^\d+$/.test(text)
-      ? db.prepare(`${SELECT_RULES} WHERE r.id = ? OR r.name = ? ORDER BY r.id = ? DESC LIMIT 1`).get(Number(text), text, Number(text))
-      : db.prepare(`${SELECT_RULES} WHERE r.name = ?`).get(text)
-  ) as RuleRow | undefined;
+  const row = findByRef<RuleRow>(db, SELECT_RULES, { id: 'r.id', name: 'r.name' }, ref);
   return row ? toRule(row) : undefined;
 }
 

@@ -1,7 +1,7 @@
 // The UPSes mko knows: which node runs each one's driver and upsd, with what driver and port, and
 // the upsmon accounts on that upsd. Passwords go to the secrets file; rows hold only handles.
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../db/index.js';
+import { findByRef, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getNode } from '../fleet/index.js';
 import { field, validate } from '../validate/index.js';
@@ -135,12 +135,7 @@ export function listUpses(db: Db): Ups[] {
 }
 
 export function findUps(db: Db, ref: string | number): Ups | undefined {
-  const text = String(ref);
-  const row = (
-    /^\d+$/.test(text)
-      ? db.prepare(`${SELECT_UPSES} WHERE u.id = ? OR u.name = ? ORDER BY u.id = ? DESC LIMIT 1`).get(Number(text), text, Number(text))
-      : db.prepare(`${SELECT_UPSES} WHERE u.name = ?`).get(text)
-  ) as UpsRow | undefined;
+  const row = findByRef<UpsRow>(db, SELECT_UPSES, { id: 'u.id', name: 'u.name' }, ref);
   return row ? toUps(row) : undefined;
 }
 
