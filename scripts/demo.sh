@@ -6,6 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/bootstrap.sh"
 cd "$root"
+export PATH="$root/.runtime/node/bin:$PATH"
 
 mko() { "$root/bin/mko" "$@"; }
 step() {

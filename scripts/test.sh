@@ -5,6 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/bootstrap.sh"
 cd "$root"
+# The Node.js LTS the bootstrap chose (.runtime/node) runs the type check and the tests.
+export PATH="$root/.runtime/node/bin:$PATH"
 echo "==> type check"
 npm run --silent typecheck
 echo "==> yamllint"

@@ -66,10 +66,10 @@ async function copyMko(root: string): Promise<void> {
     if (p === 'better-sqlite3') continue;
     cpSync(path.join(modules, p), path.join(target, 'node_modules', p), { recursive: true });
   }
-  // better-sqlite3 without its sources and build tree (26 MB): the JS and the native addon.
+  // better-sqlite3 without its sources and other platforms' addons: the JS and this one's N-API build.
   const sqlite = path.join(modules, 'better-sqlite3');
   const sqliteTarget = path.join(target, 'node_modules', 'better-sqlite3');
-  for (const part of ['package.json', 'lib', path.join('build', 'Release', 'better_sqlite3.node')]) {
+  for (const part of ['package.json', 'lib', path.join('prebuilds', `${process.platform}-${process.arch}.node`)]) {
     cpSync(path.join(sqlite, part), path.join(sqliteTarget, part), { recursive: true });
   }
 }
