@@ -10,7 +10,7 @@ import { clusterGroup } from '../inventory/groups.js';
 import { runPlaybook, type PlaybookResult } from '../ops/index.js';
 import { validate, field } from '../validate/index.js';
 import { checkUpgrade } from './channel.js';
-import { clusterStatuses, saveStatus, type NodeStatus, type StatusReport } from './status-store.js';
+import { clusterStatuses, saveStatus, type NodeStatus, type StatusReport, type UnreachableReport } from './status-store.js';
 
 export interface RunContext {
   dbPath: string;
@@ -106,7 +106,9 @@ export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): P
       if (!node) continue;
       if (file.status === 'reported') {
         try {
-          saveStatus(db, node.id, result.operationId, JSON.parse(file.text) as StatusReport);
+          const report = JSON.parse(file.text) as StatusReport | UnreachableReport;
+          if (report.reachable === false) saveStatus(db, node.id, result.operationId, { reachable: false, problem: report.problem || 'unreachable' });
+          else saveStatus(db, node.id, result.operationId, report);
         } catch (error) {
           saveStatus(db, node.id, result.operationId, { reachable: true, problem: `unreadable status report: ${(error as Error).message}` });
         }

@@ -2,9 +2,10 @@ import type { Db } from '../db/index.js';
 
 export type HaRole = 'voter' | 'standby' | 'spare' | 'worker' | 'none';
 
-/** What playbooks/status.yml writes per host. */
+/** What playbooks/status.yml writes per host that answered. */
 export interface StatusReport {
   hostname: string;
+  reachable: true;
   installed: boolean;
   running: boolean;
   version: string | null;
@@ -15,6 +16,13 @@ export interface StatusReport {
   cluster_nodes: { address: string; role: string }[];
   addons_enabled: string[];
   ready: boolean;
+}
+
+/** What playbooks/status.yml writes per host that did not answer. */
+export interface UnreachableReport {
+  hostname: string;
+  reachable: false;
+  problem: string;
 }
 
 export interface NodeStatus {

@@ -54,6 +54,12 @@ export function findCluster(db: Db, ref: string | number): Cluster | undefined {
   return row ? toCluster(row) : undefined;
 }
 
+/** The cluster marked --default, where `node add` puts a node given no --cluster. */
+export function defaultCluster(db: Db): Cluster | undefined {
+  const row = db.prepare(`${SELECT_CLUSTERS} WHERE c.is_default = 1`).get() as ClusterRow | undefined;
+  return row ? toCluster(row) : undefined;
+}
+
 export function getCluster(db: Db, ref: string | number): Cluster {
   const cluster = findCluster(db, ref);
   if (!cluster) throw new UserError(`no cluster ${JSON.stringify(String(ref))}: see mko cluster list`);

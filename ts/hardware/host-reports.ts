@@ -80,7 +80,10 @@ export async function runForHostReports(db: Db, run: ReportingRun): Promise<{ re
       if (existsSync(file)) return { host, status: 'reported', text: readFileSync(file, 'utf8') };
       const recap = result.recap[host];
       const message = fatalMessage(result.output, host);
-      if (recap && recap.unreachable > 0) return { host, status: 'unreachable', reason: message ?? 'unreachable' };
+      // With ignore_unreachable, ansible-core counts the host as ok (unreachable=0, ignored=1).
+      if ((recap && recap.unreachable > 0) || result.output.includes(`fatal: [${host}]: UNREACHABLE!`)) {
+        return { host, status: 'unreachable', reason: message ?? 'unreachable' };
+      }
       if (result.status === 'cancelled') return { host, status: 'failed', reason: 'cancelled before its report was written' };
       if (message) return { host, status: 'failed', reason: message };
       if (!recap) return { host, status: 'failed', reason: `not in the run (ansible-playbook: ${result.exitMeaning})` };

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
+import { addCluster, updateCluster } from '../fleet/index.js';
 import { UserError } from '../errors.js';
 import { buildInventory } from '../inventory/build.js';
 import { getOperation } from '../ops/index.js';
@@ -156,6 +157,65 @@ describe('order', () => {
     await sleep(500);
     expect(runner.calls.map((c) => c.rule)).toEqual(['shed']);
     expect(getAction(db, listActions(db, { status: 'cancelled' })[0]?.id ?? 0).detail).toMatch(/while it waited for another action on cluster home/);
+  });
+});
+
+describe('cluster settings', () => {
+  it('an inactive cluster is left alone: its cluster actions are cancelled and say why, notify still runs', async () => {
+    updateCluster(db, 'media', { active: false });
+    rule({ event: 'power_loss', action: 'force_shutdown', cluster: 'media', name: 'media-off' });
+    rule({ event: 'power_loss', action: 'notify', command: 'true', cluster: 'media', name: 'media-tell' });
+    rule({ event: 'power_loss', action: 'force_shutdown', name: 'home-off' });
+    const runner = new RecordingRunner();
+    const e = engine(runner);
+    e.handle(event('power_loss'));
+    await waitFor(() => runner.calls.length === 2 && e.idle, 2000, 'home-off and media-tell');
+    expect(runner.calls.map((c) => c.rule).sort()).toEqual(['home-off', 'media-tell']);
+    const [skipped] = listActions(db, { status: 'cancelled' });
+    expect(skipped).toMatchObject({ rule: 'media-off', detail: 'cluster media is inactive: mko leaves it alone (mko cluster update media --active to change that)' });
+    expect(getRule(db, 'media-off')).toMatchObject({ executionCount: 0, lastResult: expect.stringMatching(/^cancelled: cluster media is inactive/) });
+  });
+
+  it('power-on between clusters goes one cluster at a time, lower cluster priority first; other actions do not wait', async () => {
+    addCluster(db, { name: 'storage', priority: 10 });
+    addCluster(db, { name: 'apps', priority: 200 });
+    updateCluster(db, 'media', { priority: 50 });
+    // Rule priority is the other way round, and orders only within a cluster: it does not win here.
+    rule({ event: 'power_restored', action: 'startup', cluster: 'apps', priority: 99, name: 'apps-on' });
+    rule({ event: 'power_restored', action: 'startup', name: 'home-on' });
+    rule({ event: 'power_restored', action: 'wake_on_lan', cluster: 'media', name: 'media-wake' });
+    rule({ event: 'power_restored', action: 'startup', cluster: 'storage', name: 'storage-on' });
+    rule({ event: 'power_restored', action: 'notify', command: 'true', cluster: 'apps', name: 'apps-tell' });
+    const runner = new RecordingRunner((req) => (req.rule.action === 'notify' ? 0 : 150));
+    const e = engine(runner);
+    e.handle(event('power_restored', { status: 'OL' }));
+    await waitFor(() => runner.calls.length === 5 && runner.calls.every((c) => c.endedAt !== null), 5000, 'four power-ons and a notify');
+    const powerOn = runner.calls.filter((c) => c.action !== 'notify');
+    // storage 10, media 50, home 100 (the default), apps 200.
+    expect(powerOn.map((c) => c.rule)).toEqual(['storage-on', 'media-wake', 'home-on', 'apps-on']);
+    for (let i = 1; i < powerOn.length; i++) expect(powerOn[i]?.startedAt).toBeGreaterThanOrEqual(powerOn[i - 1]?.endedAt ?? Infinity);
+    expect(runner.calls.find((c) => c.rule === 'apps-tell')?.startedAt).toBeLessThan(powerOn[0]?.endedAt ?? 0);
+    const detail = (name: string): string => listActions(db).find((a) => a.rule === name)?.detail ?? '';
+    expect(detail('storage-on')).toBe('recorded startup');
+    expect(detail('media-wake')).toBe('waited for cluster storage (priority 10) to power on first; recorded wake_on_lan');
+    expect(detail('apps-on')).toMatch(/^waited for cluster storage \(priority 10\) to power on first; .*recorded startup$/);
+  });
+
+  it('a power-on cancelled while it waited lets the next cluster go', async () => {
+    addCluster(db, { name: 'storage', priority: 10 });
+    rule({ event: 'comm_lost', action: 'graceful_shutdown', cluster: 'storage', name: 'storage-off' });
+    rule({ event: 'comm_lost', action: 'startup', cluster: 'storage', name: 'storage-on' });
+    rule({ event: 'power_loss', action: 'startup', name: 'home-on' });
+    const runner = new RecordingRunner((req) => (req.rule.action === 'graceful_shutdown' ? 600 : 50));
+    const e = engine(runner);
+    e.handle(event('comm_lost'));
+    e.handle(event('power_loss'));
+    await sleep(100);
+    // storage-on waits behind storage-off, home-on behind storage-on; comm_restored cancels storage-on.
+    expect(runner.calls.map((c) => c.rule)).toEqual(['storage-off']);
+    e.handle(event('comm_restored', { status: 'OL' }));
+    await waitFor(() => runner.calls.some((c) => c.rule === 'home-on'), 2000, 'home-on');
+    expect(runner.calls.find((c) => c.rule === 'home-on')?.startedAt).toBeLessThan(runner.calls[0]?.endedAt ?? Infinity);
   });
 });
 

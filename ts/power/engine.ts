@@ -7,12 +7,17 @@
 // - One cluster action (shutdown, startup, wake, scale) per cluster at a time: a due action waits
 //   for the running one, and among waiting ones the larger priority goes first. So a restore that
 //   arrives during a shutdown waits for it to finish, then starts up. notify runs beside them.
+// - Power-on between clusters (startup, wake_on_lan) goes by cluster priority: while one of a
+//   cluster with a lower priority number is due or running, another cluster's power-on waits for it
+//   (rule priority is the other way round: the larger one goes first within a cluster).
+// - An inactive cluster (mko cluster update --no-active) is left alone: its rules' cluster actions
+//   are cancelled when they fall due, and the cancellation says why; notify still runs.
 // - A battery rule acts at most once per outage (the time since the UPS's latest power_loss).
 // - What runs an action is an ActionRunner: the engine decides when, the runner does it.
 import type { Db } from '../db/index.js';
 import { getCluster, type Cluster } from '../fleet/index.js';
 import type { UpsEventKind } from './detect.js';
-import { CLUSTER_ACTIONS, getRule, rulesFor, type PowerRule } from './rules.js';
+import { CLUSTER_ACTIONS, getRule, rulesFor, type PowerActionKind, type PowerRule } from './rules.js';
 import {
   actionsWithStatus,
   currentOutage,
@@ -65,6 +70,9 @@ const CANCELS: Partial<Record<UpsEventKind, readonly UpsEventKind[]>> = {
   power_restored: BATTERY_EVENTS,
   comm_restored: ['comm_lost'],
 };
+
+/** The actions that bring a cluster up: between clusters they go in cluster priority order. */
+const POWER_ON_ACTIONS: readonly PowerActionKind[] = ['startup', 'wake_on_lan'];
 
 export interface ResumeReport {
   rearmed: PowerAction[];
@@ -184,6 +192,8 @@ export class RulesEngine {
       dropAction(this.db, action.id, { status: 'cancelled', detail, byEventId: event.id });
       this.log(`action ${action.id} (${action.rule}) cancelled: ${detail}`);
     }
+    // A cancelled power-on may have held another cluster's power-on back.
+    for (const [clusterId, queue] of this.clusters) if (queue.waiting.size > 0) this.schedulePump(clusterId);
   }
 
   private arm(action: PowerAction, note?: string): void {
@@ -225,6 +235,13 @@ export class RulesEngine {
       this.start(action, note);
       return;
     }
+    const cluster = getCluster(this.db, action.clusterId);
+    if (!cluster.active) {
+      const detail = `cluster ${cluster.name} is inactive: mko leaves it alone (mko cluster update ${cluster.name} --active to change that)`;
+      dropAction(this.db, action.id, { status: 'cancelled', detail });
+      this.log(`action ${action.id} (${rule.name}) cancelled: ${detail}`);
+      return;
+    }
     const queue = this.clusters.get(action.clusterId) ?? { running: null, waiting: new Set<number>() };
     this.clusters.set(action.clusterId, queue);
     queue.waiting.add(action.id);
@@ -252,14 +269,25 @@ export class RulesEngine {
       .sort((a, b) => b.priority - a.priority || a.dueAt.localeCompare(b.dueAt) || a.id - b.id);
     queue.waiting.clear();
     const [next, ...rest] = candidates;
-    rest.forEach((a) => queue.waiting.add(a.id));
     if (!next) return;
+    const first = POWER_ON_ACTIONS.includes(next.action) ? this.earlierPowerOn(next) : null;
+    if (first) {
+      candidates.forEach((a) => queue.waiting.add(a.id));
+      const why = `waited for cluster ${first.name} (priority ${first.priority}) to power on first`;
+      if (this.notes.get(next.id)?.includes(why) !== true) {
+        this.notes.set(next.id, [this.notes.get(next.id), why].filter(Boolean).join('; '));
+        this.log(`action ${next.id} (${next.rule}) on cluster ${next.cluster} ${why.replace('waited', 'waits')}`);
+      }
+      return;
+    }
+    rest.forEach((a) => queue.waiting.add(a.id));
     queue.running = next.id;
     const note = this.notes.get(next.id);
     this.notes.delete(next.id);
     const after = (): void => {
       queue.running = null;
-      this.schedulePump(clusterId);
+      // A power-on that ends may let another cluster's power-on go.
+      for (const [id, other] of this.clusters) if (id === clusterId || other.waiting.size > 0) this.schedulePump(id);
     };
     try {
       this.start(next, note, after);
@@ -267,6 +295,27 @@ export class RulesEngine {
       after();
       throw error;
     }
+  }
+
+  /**
+   * Another cluster with a lower priority number whose power-on action is running or due (waiting
+   * in its queue): `action` goes after it. Actions still in their delay hold nothing back.
+   */
+  private earlierPowerOn(action: PowerAction): Cluster | null {
+    const mine = getCluster(this.db, action.clusterId);
+    let first: Cluster | null = null;
+    for (const [clusterId, queue] of this.clusters) {
+      if (clusterId === action.clusterId) continue;
+      const ids = [...(queue.running !== null ? [queue.running] : []), ...queue.waiting];
+      const powersOn = ids.some((id) => {
+        const other = findAction(this.db, id);
+        return other !== undefined && (other.status === 'pending' || other.status === 'running') && POWER_ON_ACTIONS.includes(other.action);
+      });
+      if (!powersOn) continue;
+      const cluster = getCluster(this.db, clusterId);
+      if (cluster.priority < mine.priority && (!first || cluster.priority < first.priority)) first = cluster;
+    }
+    return first;
   }
 
   private start(action: PowerAction, note: string | undefined, after?: () => void): void {

@@ -3,6 +3,7 @@ import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import {
   assertNodeInsertable,
+  defaultCluster,
   getNode,
   insertNode,
   updateNodeKey,
@@ -28,10 +29,17 @@ export interface Onboarded {
 
 /**
  * Register a node and give it its own key pair. Everything that can be refused is checked before
- * the key is made; if the insert still fails, the new key is removed again.
+ * the key is made; if the insert still fails, the new key is removed again. Given no cluster, the
+ * node joins the default cluster (cluster add/update --default), if there is one.
  */
-export async function addNode(db: Db, dataDir: string, input: NodeInput, options: AddNodeOptions = {}): Promise<Onboarded> {
-  const data = validateNodeInput(input);
+export async function addNode(
+  db: Db,
+  dataDir: string,
+  input: NodeInput,
+  options: AddNodeOptions = {},
+): Promise<Onboarded & { /** Given no cluster, the default cluster it joined. */ joinedDefault: string | null }> {
+  const joinedDefault = input.cluster === undefined ? (defaultCluster(db)?.name ?? null) : null;
+  const data = validateNodeInput(joinedDefault ? { ...input, cluster: joinedDefault } : input);
   assertNodeInsertable(db, data);
   const generate = options.generateKey !== false;
   if (!generate && !options.existingKey) {
@@ -48,7 +56,7 @@ export async function addNode(db: Db, dataDir: string, input: NodeInput, options
       fingerprint: key.fingerprint,
       status: generate ? 'generated' : 'deployed',
     });
-    return { node, instructions: renderInstructions(instructionsInput(node, key)) };
+    return { node, instructions: renderInstructions(instructionsInput(node, key)), joinedDefault };
   } catch (error) {
     if (generate) removeKeyFiles(key.path);
     throw error;

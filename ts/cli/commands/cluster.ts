@@ -6,13 +6,12 @@ import {
   listNodes,
   parseAddons,
   removeCluster,
-  updateCluster,
   type Cluster,
   type ClusterUpdate,
   type NodeRole,
 } from '../../fleet/index.js';
 import { builder, command, group } from '../command.js';
-import { existingKubeconfig, readClusterStatus, setupCluster, shutdownCluster, startupCluster, upgradeCluster, type PowerResult } from '../../cluster/index.js';
+import { existingKubeconfig, readClusterStatus, setupCluster, shutdownCluster, startupCluster, updateClusterSettings, upgradeCluster, type PowerResult } from '../../cluster/index.js';
 import { UserError } from '../../errors.js';
 import { configureHosts } from '../../hosts/index.js';
 import { confirm, interruptSignal, playbookContext, reportRun, withContext, type GlobalArgs } from '../context.js';
@@ -33,12 +32,16 @@ interface ClusterOptions {
 const clusterOptions = builder<ClusterOptions>((y) =>
   y
     .option('description', { type: 'string', describe: 'Free text' })
-    .option('channel', { type: 'string', describe: 'MicroK8s snap channel', defaultDescription: '1.31/stable' })
+    .option('channel', { type: 'string', describe: 'MicroK8s snap channel that setup installs (once MicroK8s is on a node: mko cluster upgrade)', defaultDescription: '1.31/stable' })
     .option('addons', { type: 'string', describe: 'Wanted addons: name[:args],… e.g. dns,ingress,metallb:10.0.0.10-10.0.0.20' })
     .option('ha', { type: 'boolean', describe: 'Want a highly available control plane (3+ control-plane nodes)' })
-    .option('active', { type: 'boolean', describe: 'Whether mko acts on this cluster' })
-    .option('default', { type: 'boolean', describe: 'Make this the default cluster' })
-    .option('priority', { type: 'number', describe: 'Lower starts first (power-on order between clusters)' }),
+    .option('active', { type: 'boolean', describe: 'Whether UPS power rules act on this cluster (--no-active: their shutdown, startup, wake and scale actions are cancelled and say why; notify still runs)', defaultDescription: 'true' })
+    .option('default', { type: 'boolean', describe: 'Make this the default cluster: node add without --cluster puts the node in it' })
+    .option('priority', {
+      type: 'number',
+      describe: 'Power-on order between clusters: when startup or wake_on_lan rule actions of several clusters are due, the LOWER number goes first and the next waits until it is done (a rule’s --priority is the other way round: larger first)',
+      defaultDescription: '100',
+    }),
 );
 
 function changes(argv: ClusterOptions): ClusterUpdate {
@@ -83,7 +86,7 @@ const update = command<Args<ClusterOptions & { cluster: string; json?: boolean }
   ),
   handler: (argv) =>
     withContext(argv, ({ db }) => {
-      const cluster = updateCluster(db, argv.cluster, changes(argv));
+      const cluster = updateClusterSettings(db, argv.cluster, changes(argv));
       if (argv.json) return printJson(cluster);
       print(`Updated cluster ${cluster.name}`);
     }),

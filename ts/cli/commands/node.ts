@@ -57,7 +57,7 @@ const add = command<Args<AddArgs>>({
       .option('ip', { type: 'string', demandOption: true, describe: 'IPv4 or IPv6 address mko connects to' })
       .option('user', { type: 'string', demandOption: true, describe: 'SSH user on the node' })
       .option('port', { type: 'number', describe: 'SSH port', defaultDescription: '22' })
-      .option('cluster', { type: 'string', describe: 'Cluster to put the node in' })
+      .option('cluster', { type: 'string', describe: 'Cluster to put the node in', defaultDescription: 'the default cluster, if one is marked --default' })
       .option('role', { type: 'string', choices: ['control-plane', 'worker'] as const, describe: 'Role in the cluster', defaultDescription: 'worker' })
       .option('label', { type: 'string', array: true, describe: 'key=value label (repeatable)' })
       .option('mac', { type: 'string', describe: 'MAC address for Wake-on-LAN' })
@@ -91,13 +91,15 @@ const add = command<Args<AddArgs>>({
         ...(argv['proxmox-node'] ? { proxmoxNode: argv['proxmox-node'] } : {}),
         ...(argv.vmid !== undefined ? { proxmoxVmid: argv.vmid } : {}),
       };
-      const { node, instructions } = await addNode(ctx.db, ctx.dataDir, input, {
+      const { node, instructions, joinedDefault } = await addNode(ctx.db, ctx.dataDir, input, {
         generateKey: argv['generate-ssh-key'],
         keyType: argv['key-type'],
         ...(argv['ssh-key'] ? { existingKey: path.resolve(argv['ssh-key']) } : {}),
       });
       if (argv.json) return printJson(node);
-      print(`Added node ${node.hostname} (id ${node.id}), key ${node.sshKeyFingerprint}\n`);
+      print(`Added node ${node.hostname} (id ${node.id}), key ${node.sshKeyFingerprint}`);
+      if (joinedDefault) print(`${node.hostname} joined the default cluster ${joinedDefault} as ${node.role} (no --cluster given; mko cluster unassign ${node.hostname} takes it out)`);
+      print('');
       print(instructions);
     }),
 });

@@ -493,7 +493,7 @@ const rulesCreate = command<CreateArgs>({
       .option('name', { type: 'string', describe: 'Rule name', defaultDescription: '<ups>-<event>-<action>' })
       .option('battery-threshold', { type: 'string', describe: 'low_battery: fire at this charge (%) or under; without it, when the UPS says LB' })
       .option('action-delay', { type: 'string', describe: 'Seconds to wait first; power coming back in the meantime cancels it', defaultDescription: '0' })
-      .option('priority', { type: 'string', describe: 'Larger runs first when several actions for one cluster are due', defaultDescription: '0' })
+      .option('priority', { type: 'string', describe: 'Larger runs first when several actions for one cluster are due (a cluster’s --priority is the other way round: lower powers on first)', defaultDescription: '0' })
       .option('workloads', { type: 'string', describe: 'scale_down/scale_up: namespace/deployment or namespace/kind/name, comma-separated' })
       .option('command', { type: 'string', describe: 'notify: shell command; gets MKO_EVENT, MKO_UPS, MKO_CLUSTER, MKO_CHARGE, MKO_RUNTIME, MKO_STATUS ...' })
       .option('command-timeout', { type: 'string', describe: 'notify: seconds before the command is stopped', defaultDescription: '60' })
