@@ -3,6 +3,7 @@ import { openDb, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { markInterrupted } from '../ops/index.js';
 import { dataDirFor, resolveDbPath } from '../paths.js';
+import { terminalText } from './output.js';
 
 export interface GlobalArgs {
   db?: string;
@@ -51,7 +52,8 @@ export function interruptSignal(): AbortSignal {
 
 /** Stream Ansible output to the terminal, unless JSON was asked for. */
 export function streamTo(json: boolean | undefined): ((chunk: string) => void) | undefined {
-  return json ? undefined : (chunk) => process.stdout.write(chunk);
+  // Ansible's output carries what nodes answered: shown with its control characters escaped.
+  return json ? undefined : (chunk) => process.stdout.write(terminalText(chunk));
 }
 
 /** What a playbook-running domain function needs from a CLI command: stream, Ctrl-C, check mode. */
@@ -61,7 +63,7 @@ export function playbookContext(ctx: Context, check?: boolean) {
     dataDir: ctx.dataDir,
     signal: interruptSignal(),
     onOutput: (chunk: string) => {
-      process.stdout.write(chunk);
+      process.stdout.write(terminalText(chunk));
     },
     ...(check ? { check: true } : {}),
   };

@@ -13,6 +13,7 @@ import { systemCommand } from './commands/system.js';
 import { proxmoxCommand } from './commands/proxmox.js';
 import { wolCommand } from './commands/wol.js';
 import { upsCommand } from './commands/ups.js';
+import { terminalText } from './output.js';
 
 export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand, hardwareCommand, systemCommand, wolCommand, proxmoxCommand, upsCommand];
 
@@ -53,7 +54,7 @@ try {
   await main(hideBin(process.argv));
 } catch (error) {
   if (error instanceof UserError || (error instanceof Error && error.name === 'LabError')) {
-    process.stderr.write(`mko: ${error.message}\n`);
+    process.stderr.write(`mko: ${terminalText(error.message)}\n`);
     process.exitCode = error instanceof UserError ? error.exitCode : 1;
   } else if (isSqliteError(error) && error.code === 'SQLITE_BUSY') {
     process.stderr.write('mko: the database is busy (another mko is writing): try again in a moment\n');

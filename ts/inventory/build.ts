@@ -15,8 +15,8 @@ export interface Inventory {
   [group: string]: InventoryGroup | Inventory['_meta'];
 }
 
-/** Shell-quote one word for ansible_ssh_common_args (Ansible splits it with shlex). */
-function shellWord(word: string): string {
+/** Shell-quote one word, e.g. for ansible_ssh_common_args (Ansible splits it with shlex). */
+export function shellWord(word: string): string {
   return /^[A-Za-z0-9_./:=@-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 

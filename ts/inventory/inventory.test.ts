@@ -7,7 +7,7 @@ import { openDb, type Db } from '../db/index.js';
 import { addCluster, insertNode, validateNodeInput, type KeyRecord, type NodeInput } from '../fleet/index.js';
 import { inventoryScript, projectRoot } from '../paths.js';
 import { generateNodeKey } from '../ssh/keys.js';
-import { buildInventory, clusterGroup, clusterRoleGroup, FLEET_GROUPS, writeYamlInventory, type Inventory, type InventoryGroup } from './index.js';
+import { buildInventory, clusterGroup, clusterRoleGroup, FLEET_GROUPS, markUnsafe, writeYamlInventory, type Inventory, type InventoryGroup } from './index.js';
 
 const ANSIBLE_GROUP = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -270,10 +270,12 @@ describe('end to end with the real inventory script and ansible-inventory', () =
     }
     expect(listing['all']?.children).toEqual(expect.arrayContaining(built['all']?.children ?? ['<none>']));
     for (const [host, vars] of Object.entries(inventory._meta.hostvars)) {
-      // Ansible merges group variables in: the host's own variables must come through unchanged.
-      expect(listing._meta.hostvars[host], host).toMatchObject(vars);
+      // Ansible merges group variables in: the host's own variables must come through unchanged,
+      // every string still unsafe (ansible-inventory writes those back as __ansible_unsafe).
+      expect(listing._meta.hostvars[host], host).toMatchObject(markUnsafe(vars) as object);
     }
-    expect(listing._meta.hostvars['vm1']).toMatchObject({ mko_cluster_name: 'home-lab', mko_ha: false });
+    expect(listing._meta.hostvars['vm1']).toMatchObject({ mko_cluster_name: { __ansible_unsafe: 'home-lab' }, mko_ha: false, mko_microk8s_addons: [] });
+    expect(listing._meta.hostvars['pi1']).toMatchObject({ mko_microk8s_addons: [{ name: { __ansible_unsafe: 'dns' }, args: { __ansible_unsafe: '' } }] });
     expect(result.stdout).toContain(fleet.keyPath);
     const keyLine = readFileSync(fleet.keyPath, 'utf8').split('\n')[1] ?? '<no key line>';
     expect(result.stdout).not.toContain(keyLine);
@@ -281,7 +283,7 @@ describe('end to end with the real inventory script and ansible-inventory', () =
 
   it('inventories/mko --host prints one host', async () => {
     const result = await execa(inventoryScript, ['--host', 'pi1'], { env: { MKO_DB: fleet.dbFile } });
-    expect(JSON.parse(result.stdout)).toEqual(JSON.parse(JSON.stringify(inventory._meta.hostvars['pi1'])));
+    expect(JSON.parse(result.stdout)).toEqual(markUnsafe(JSON.parse(JSON.stringify(inventory._meta.hostvars['pi1']))));
     const unknown = await execa(inventoryScript, ['--host', 'ghost'], { env: { MKO_DB: fleet.dbFile } });
     expect(JSON.parse(unknown.stdout)).toEqual({});
   });

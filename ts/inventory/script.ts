@@ -6,6 +6,7 @@ import { openDb } from '../db/index.js';
 import { dataDirFor, resolveDbPath } from '../paths.js';
 import { buildInventory, type Inventory } from './build.js';
 import { FLEET_GROUPS } from './groups.js';
+import { markInventory, markUnsafe } from './unsafe.js';
 
 function emptyInventory(): Inventory {
   const groups = Object.fromEntries(Object.values(FLEET_GROUPS).map((g) => [g, { hosts: [] }]));
@@ -31,7 +32,7 @@ function main(argv: string[]): number {
         }
       })()
     : emptyInventory();
-  const output = list ? inventory : (inventory._meta.hostvars[argv[hostIndex + 1] ?? ''] ?? {});
+  const output = list ? markInventory(inventory) : markUnsafe(inventory._meta.hostvars[argv[hostIndex + 1] ?? ''] ?? {});
   process.stdout.write(`${JSON.stringify(output)}\n`);
   return 0;
 }

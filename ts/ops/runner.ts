@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { inventoryScript, playbooksDir, projectRoot } from '../paths.js';
+import { writeExtraVarsFile } from './extra-vars.js';
 import { appendLog, finishOperation, startOperation, type HostRecap, type OperationStatus } from './operations.js';
 import { exitMeaning, parseRecap } from './recap.js';
 import { redactArgs, scrub } from './redact.js';
@@ -19,7 +20,7 @@ export interface PlaybookRun {
   limit?: string;
   check?: boolean;
   diff?: boolean;
-  /** Passed through a 0600 temporary file, never on the command line. */
+  /** Passed through a 0600 temporary file, never on the command line; data, never templated. */
   extraVars?: Record<string, unknown>;
   /** Values to blank out of the stored and streamed log. */
   secrets?: string[];
@@ -57,7 +58,7 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
   if (run.diff) args.push('--diff');
   if (run.extraVars && Object.keys(run.extraVars).length > 0) {
     const varsFile = path.join(tempDir, 'extra-vars.json');
-    writeFileSync(varsFile, JSON.stringify(run.extraVars), { mode: 0o600 });
+    writeExtraVarsFile(varsFile, run.extraVars);
     args.push('-e', `@${varsFile}`);
   }
   args.push(...(run.extraArgs ?? []));

@@ -4,10 +4,11 @@ import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { resolveTarget, runForHostReports, type HostFile, type Target } from '../hardware/host-reports.js';
 import { reportChecker } from '../hardware/index.js';
+import { shellWord } from '../inventory/index.js';
 import { NutClient, NutError, withNut } from '../nut/index.js';
 import { runPlaybook, type PlaybookResult } from '../ops/index.js';
 import { statusTokens } from './detect.js';
-import { getUps, listUpses, upsPasswords, type Ups } from './ups.js';
+import { getUps, listUpses, upsPasswords, validateUps, type Ups } from './ups.js';
 
 export interface RunContext {
   dbPath: string;
@@ -263,15 +264,28 @@ export function parseScannerOutput(text: string): ScannedDevice[] {
 /** Options worth passing to `mko ups add`: what makes the driver pick this device. */
 const MATCH_OPTIONS = ['vendorid', 'productid', 'serial', 'bus', 'device', 'busport', 'community', 'mibs', 'snmp_version'];
 
-export function addCommandFor(device: ScannedDevice, host: string, index: number): string {
+/**
+ * A ready `mko ups add` line for a device nut-scanner found, shell-quoted, or why there is none.
+ * The scanner's output comes from the node: a value `ups add` would refuse (a template, a control
+ * character, a quote) is not offered, and the reason shows it JSON-escaped.
+ */
+export function addCommandFor(device: ScannedDevice, host: string, index: number): { command: string } | { rejected: string } {
   const name = `ups${index + 1}`;
-  const options = MATCH_OPTIONS.filter((k) => device.options[k] !== undefined && k !== 'bus' && k !== 'device').map((k) => ` --option ${k}=${device.options[k]}`);
-  const description = [device.options['vendor'], device.options['product']].filter(Boolean).join(' ');
-  return `mko ups add ${name} --host ${host} --driver ${device.driver} --port ${device.port || 'auto'}${options.join('')}${description ? ` --description "${description.replace(/"/g, '')}"` : ''}`;
+  const port = device.port || 'auto';
+  const options = Object.fromEntries(MATCH_OPTIONS.filter((k) => device.options[k] !== undefined && k !== 'bus' && k !== 'device').map((k) => [k, device.options[k] ?? '']));
+  const description = [device.options['vendor'], device.options['product']].filter(Boolean).join(' ').replace(/"/g, '');
+  try {
+    validateUps({ name, host, driver: device.driver, port, driverOptions: options, ...(description ? { description } : {}) });
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return { rejected: `${JSON.stringify(device.section)} not offered: nut-scanner reported ${error.message}` };
+  }
+  const words = ['mko', 'ups', 'add', name, '--host', host, '--driver', device.driver, '--port', port, ...Object.entries(options).flatMap(([k, v]) => ['--option', `${k}=${v}`]), ...(description ? ['--description', description] : [])];
+  return { command: words.map(shellWord).join(' ') };
 }
 
 export type ScanOutcome =
-  | { host: string; status: 'scanned'; devices: ScannedDevice[]; suggestions: string[]; messages: string }
+  | { host: string; status: 'scanned'; devices: ScannedDevice[]; suggestions: string[]; rejected: string[]; messages: string }
   | { host: string; status: 'unreachable' | 'failed' | 'rejected'; reason: string };
 
 export interface ScanResult {
@@ -311,7 +325,10 @@ export async function scanNode(db: Db, ref: string, ctx: RunContext): Promise<Sc
     hosts: files.map((file) =>
       hostOutcome(file, parseScanReport, (report) => {
         const devices = parseScannerOutput(report.output);
-        return { host: file.host, status: 'scanned', devices, suggestions: devices.map((d, i) => addCommandFor(d, file.host, i)), messages: report.messages };
+        const offers = devices.map((d, i) => addCommandFor(d, file.host, i));
+        const suggestions = offers.flatMap((o) => ('command' in o ? [o.command] : []));
+        const rejected = offers.flatMap((o) => ('rejected' in o ? [o.rejected] : []));
+        return { host: file.host, status: 'scanned', devices, suggestions, rejected, messages: report.messages };
       }) as ScanOutcome,
     ),
   };

@@ -86,14 +86,14 @@ const upsSchema = {
   type: 'object',
   properties: {
     name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', hint: 'a UPS name of up to 63 letters, digits, ".", "_" or "-", e.g. rack1' },
-    host: { type: 'string', minLength: 1, hint: 'a node id or hostname' },
+    host: { type: 'string', minLength: 1, noTemplate: true, hint: 'a node id or hostname' },
     driver: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$', hint: 'a NUT driver name such as usbhid-ups, blazer_usb or dummy-ups' },
-    port: { type: 'string', pattern: '^[^\\s"\\\\]{1,255}$', hint: 'a driver port without spaces or quotes, e.g. auto, /dev/ttyS0 or dummy.dev' },
-    description: { type: 'string', maxLength: 200, pattern: '^[^\\n\\r"\\\\]*$', hint: 'text of at most 200 characters without quotes or backslashes' },
+    port: { type: 'string', pattern: '^[^\\s"\\\\]{1,255}$', noTemplate: true, printable: true, hint: 'a driver port without spaces or quotes, e.g. auto, /dev/ttyS0 or dummy.dev' },
+    description: { type: 'string', maxLength: 200, pattern: '^[^\\n\\r"\\\\]*$', printable: true, hint: 'text of at most 200 characters without quotes or backslashes' },
     driverOptions: {
       type: 'object',
       propertyNames: { pattern: '^[a-z][a-z0-9_.-]{0,63}$' },
-      additionalProperties: { type: 'string', pattern: '^[^\\n\\r"\\\\]{0,255}$' },
+      additionalProperties: { type: 'string', pattern: '^[^\\n\\r"\\\\]{0,255}$', printable: true },
       hint: 'key=value driver options (ups.conf keys such as vendorid=0463), values without quotes',
     },
     upsdPort: field.port,
@@ -113,6 +113,11 @@ export const upsFlags = {
   upsdPort: '--upsd-port',
   user: '--user',
 };
+
+/** Check a UPS's fields as `ups add` does (one-line UserError naming the option), e.g. a scanned one. */
+export function validateUps(input: Omit<UpsInput, 'password' | 'upsdPort'>): void {
+  validate(upsSchema, input, upsFlags);
+}
 
 /** `vendorid=0463` strings into an object; a string without "=" is reported against --option. */
 export function parseDriverOptions(items: readonly string[]): Record<string, string> {

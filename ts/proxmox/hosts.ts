@@ -62,6 +62,8 @@ const inputSchema = {
     url: {
       type: 'string',
       pattern: '^https://[^/?#@\\s]+(:[0-9]{1,5})?/?$',
+      noTemplate: true,
+      printable: true,
       hint: 'the https URL of the Proxmox VE API without a path, e.g. https://pve1.lan:8006',
     },
     tokenId: {

@@ -122,9 +122,11 @@ export async function runScenario(scenario: Scenario, options: HarnessOptions): 
       dbPath: options.dbPath,
       limit: clusterGroup(options.labName),
       // The group every scenario plays on: this lab's cluster (molecule.yml names the default one).
-      extraVars: { ...scenario.extraVars, mko_scenario_group: clusterGroup(options.labName) },
+      extraVars: { mko_scenario_group: clusterGroup(options.labName) },
       ...(extra.check ? { check: true } : {}),
-      ...(extra.extraArgs ? { extraArgs: extra.extraArgs } : {}),
+      // molecule.yml's group_vars are the project's own templates ("{{ mko_scenario_group }}"),
+      // which Molecule has Ansible template too: they go as written, not as data.
+      extraArgs: [...(Object.keys(scenario.extraVars).length > 0 ? ['-e', JSON.stringify(scenario.extraVars)] : []), ...(extra.extraArgs ?? [])],
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

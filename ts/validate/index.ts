@@ -12,6 +12,20 @@ ajv.addFormat('ip', { type: 'string', validate: (s: string) => isIP(s) !== 0 });
 ajv.addFormat('ipv4', { type: 'string', validate: (s: string) => isIP(s) === 4 });
 ajv.addFormat('host', { type: 'string', validate: (s: string) => isIP(s) !== 0 || HOSTNAME.test(s) });
 
+/** What starts a Jinja expression, statement or comment: Ansible would template a value holding one. */
+export const TEMPLATE_MARKER = /\{[{%#]/;
+/** C0 and C1 control characters (newlines, ESC, CSI...): shown on a terminal, they would rewrite it. */
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+// `noTemplate: true` on a field that has no business holding a template; `printable: true` on
+// free text, which may (it reaches Ansible marked unsafe, see inventory/unsafe.ts) but is shown on
+// terminals. Their errors read as KEYWORD_HINTS say.
+ajv.addKeyword({ keyword: 'noTemplate', type: 'string', schemaType: 'boolean', errors: false, validate: (on: boolean, s: string) => !on || !TEMPLATE_MARKER.test(s) });
+ajv.addKeyword({ keyword: 'printable', type: 'string', schemaType: 'boolean', errors: false, validate: (on: boolean, s: string) => !on || !CONTROL_CHARACTER.test(s) });
+const KEYWORD_HINTS: Record<string, string> = {
+  noTemplate: 'free of "{{", "{%" and "{#" (Ansible would run it as a template)',
+  printable: 'one line of text without control characters',
+};
+
 export const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Reusable property schemas. */
@@ -44,12 +58,12 @@ export const field = {
   },
   vmid: { type: 'integer', minimum: 100, maximum: 999999999, hint: 'a Proxmox VM id from 100 to 999999999' },
   keyType: { type: 'string', enum: ['ed25519', 'rsa'], hint: 'ed25519 or rsa' },
-  text: { type: 'string', maxLength: 1000, hint: 'text of at most 1000 characters' },
+  text: { type: 'string', maxLength: 1000, printable: true, hint: 'text of at most 1000 characters' },
   priority: { type: 'integer', minimum: 0, maximum: 1000000, hint: 'an integer from 0 to 1000000' },
   labels: {
     type: 'object',
     propertyNames: { pattern: '^[A-Za-z0-9]([A-Za-z0-9_./-]{0,61}[A-Za-z0-9])?$' },
-    additionalProperties: { type: 'string', maxLength: 253 },
+    additionalProperties: { type: 'string', maxLength: 253, printable: true },
     hint: 'key=value pairs whose keys are letters, digits, "-", "_", "." or "/"',
   },
   addons: {
@@ -58,7 +72,7 @@ export const field = {
       type: 'object',
       properties: {
         name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-        args: { type: 'string', pattern: '^[^\\s\'"`$;|&]*$' },
+        args: { type: 'string', pattern: '^[^\\s\'"`$;|&]*$', noTemplate: true },
       },
       required: ['name', 'args'],
       additionalProperties: false,
@@ -104,6 +118,6 @@ function describe(error: ErrorObject | undefined, schema: object, data: unknown,
     : (schema as { hint?: string });
   const value = property ? (data as Record<string, unknown>)[property] : data;
   const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value ?? null);
-  const hint = propertySchema?.hint ?? error.message ?? 'valid';
+  const hint = KEYWORD_HINTS[error.keyword] ?? propertySchema?.hint ?? error.message ?? 'valid';
   return `invalid ${flag} ${shown}: must be ${hint}`;
 }

@@ -15,7 +15,7 @@ import { existingKubeconfig, readClusterStatus, setupCluster, shutdownCluster, s
 import { UserError } from '../../errors.js';
 import { configureHosts } from '../../hosts/index.js';
 import { confirm, interruptSignal, playbookContext, reportRun, withContext, type GlobalArgs } from '../context.js';
-import { details, print, printJson, table } from '../output.js';
+import { details, print, printJson, table, terminalText } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
 
@@ -202,7 +202,7 @@ const configureHostsCommand = command<Args<{ cluster: string; check?: boolean }>
       const result = await configureHosts(ctx.db, argv.cluster, {
         dbPath: ctx.dbPath,
         signal: interruptSignal(),
-        onOutput: (c) => process.stdout.write(c),
+        onOutput: (c) => process.stdout.write(terminalText(c)),
         ...(argv.check ? { check: true } : {}),
       });
       print(`

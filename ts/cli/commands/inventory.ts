@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { buildInventory, writeYamlInventory } from '../../inventory/index.js';
+import { buildInventory, markInventory, writeYamlInventory } from '../../inventory/index.js';
 import { projectRoot } from '../../paths.js';
 import { builder, command, group } from '../command.js';
 import { withContext, type GlobalArgs } from '../context.js';
@@ -30,7 +30,7 @@ const list = command<Args<object>>({
   command: 'list',
   describe: 'Print the dynamic inventory JSON (what Ansible sees)',
   builder: builder<Args<object>>((y) => y.example('$0 inventory list', 'Same as inventories/mko --list')),
-  handler: (argv) => withContext(argv, ({ db, dataDir }) => printJson(buildInventory(db, { dataDir }))),
+  handler: (argv) => withContext(argv, ({ db, dataDir }) => printJson(markInventory(buildInventory(db, { dataDir })))),
 });
 
 export const inventoryCommand = group('inventory', 'The fleet as an Ansible inventory', [exportCommand, list], ['$0 inventory export', 'Write inventories/generated/hosts.yml']);

@@ -188,8 +188,9 @@ const scan = command<NodeArgs>({
           } else {
             print(`${host.host}: nut-scanner found ${host.devices.length} UPS(es):`);
             print(table(['SECTION', 'DRIVER', 'PORT', 'DETAILS'], host.devices.map((d) => [d.section, d.driver, d.port, Object.entries(d.options).map(([k, v]) => `${k}=${v}`).join(' ')])));
-            print('\nTo use one:');
+            if (host.suggestions.length > 0) print('\nTo use one:');
             for (const line of host.suggestions) print(`  ${line}`);
+            for (const line of host.rejected) print(`${host.host}: ${line}`);
           }
         }
         print(`(operation ${result.operationId})`);
