@@ -51,6 +51,18 @@ const runGuard = path.join(projectRoot, 'bin', 'mko-run-guard.mjs');
 const liveRunDirs = new Set<string>();
 process.on('exit', () => liveRunDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
+const GROUP_END_MS = 1000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function cancelMeaning(reason: unknown): string {
   if (typeof reason === 'string' && reason.startsWith('SIG') && reason !== 'SIGINT') return `cancelled: mko was stopped (${reason})`;
   return 'cancelled by the user (Ctrl-C)';
@@ -154,6 +166,9 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     });
     const result = await child;
     escalation.forEach(clearTimeout);
+    // ansible-playbook is gone: workers still exiting get a moment, anything left after is killed.
+    for (let waited = 0; child.pid && groupExists(child.pid) && waited < GROUP_END_MS; waited += 50) await sleep(50);
+    stopGroup('SIGKILL');
     run.signal?.removeEventListener('abort', cancel);
     clearInterval(timer);
     flush();
