@@ -16,6 +16,8 @@ import { makeRunDir, runDirFor, sweepRunDir } from './run-dir.js';
 let dir: string;
 let dbPath: string;
 const started: number[] = [];
+/** Process groups a test started, killed after it whatever happened. */
+const groups: number[] = [];
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -34,14 +36,14 @@ async function pidsOf(pattern: string): Promise<number[]> {
   return found.stdout.split('\n').filter(Boolean).map(Number);
 }
 
-const groupExists = (pgid: number): boolean => {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+/** The processes of group pgid that still run (zombies, dead and waiting for init to reap them, do not). */
+async function liveMembers(pgid: number): Promise<string[]> {
+  const ps = await execa('ps', ['-eo', 'pid=,pgid=,stat=,args=']);
+  return ps.stdout.split('\n').filter((line) => {
+    const [, group, stat] = line.trim().split(/\s+/);
+    return group === String(pgid) && !stat?.startsWith('Z');
+  });
+}
 
 /** Every file under root (recursively) whose text holds needle. */
 function filesHolding(root: string, needle: string, namePrefix = ''): string[] {
@@ -115,7 +117,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   // Whatever a failed test left running (only processes this file started).
-  for (const pid of started.splice(0)) {
+  for (const pid of [...started.splice(0), ...groups.splice(0).map((pgid) => -pgid)]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -140,7 +142,7 @@ describe('mko stopped while ansible-playbook runs', () => {
       expect(op).toMatchObject({ status: 'cancelled', exitMeaning: 'cancelled: mko was stopped (SIGTERM)' });
       expect(await pidsOf(run.marker)).toEqual([]);
       expect(op.childPgid).not.toBeNull();
-      expect(groupExists(op.childPgid ?? 0)).toBe(false);
+      expect(await liveMembers(op.childPgid ?? 0)).toEqual([]);
       expect(secretFiles(run.secret)).toEqual([]);
       expect(readdirSync(runDirFor(dir))).toEqual([]);
     } finally {
@@ -156,7 +158,7 @@ describe('mko stopped while ansible-playbook runs', () => {
       await waitFor('the orphaned group to end', async () => ((await pidsOf(run.marker)).length === 0 ? true : undefined), 5000);
       const { childPgid } = lastOperation();
       expect(childPgid).not.toBeNull();
-      await waitFor('the group to be empty', () => (groupExists(childPgid ?? 0) ? undefined : true), 5000);
+      await waitFor('the group to be empty', async () => ((await liveMembers(childPgid ?? 0)).length > 0 ? undefined : true), 5000);
       expect(lastOperation().status).toBe('running');
 
       // The next mko, whatever its command.
@@ -184,7 +186,7 @@ describe('which process an operation belongs to', () => {
   }
 
   it('a PID now held by another process (other start time) counts as dead', async () => {
-    const other = execa('sleep', ['30']);
+    const other = execa('sleep', ['30'], { reject: false });
     const pid = other.pid ?? 0;
     started.push(pid);
     await waitFor('sleep to start', () => processStart(pid) ?? undefined);
@@ -200,14 +202,14 @@ describe('which process an operation belongs to', () => {
     markInterrupted(db);
     expect(getOperation(db, same).status).toBe('interrupted');
     other.kill('SIGKILL');
-    await other.catch(() => undefined);
+    await other;
   });
 
   it('the next start kills the process group a dead recorder left running, if its leader is still the one recorded', async () => {
     // A group like the runner's: a leader with a child of its own.
     const leader = execa('sh', ['-c', 'sleep 3001 & sleep 3002; wait'], { detached: true, reject: false });
     const pgid = leader.pid ?? 0;
-    started.push(pgid);
+    groups.push(pgid);
     await waitFor('the group to start', async () => ((await pidsOf('^sleep 300[12]$')).length === 2 ? true : undefined));
     const orphaned = startOperation(db, { kind: 'test', target: 'orphaned' });
     db.prepare('UPDATE operations SET pid = ?, child_pgid = ?, child_start = ? WHERE id = ?').run(await deadPid(), pgid, processStart(pgid), orphaned);
@@ -216,13 +218,13 @@ describe('which process an operation belongs to', () => {
     db.prepare('UPDATE operations SET pid = ?, child_pgid = ?, child_start = ? WHERE id = ?').run(await deadPid(), pgid, 'another-boot:1', stale);
     db.prepare("UPDATE operations SET status = 'succeeded' WHERE id = ?").run(orphaned);
     markInterrupted(db);
-    expect(groupExists(pgid)).toBe(true);
+    expect((await liveMembers(pgid)).length).toBe(3);
     expect(getOperation(db, stale).status).toBe('interrupted');
 
     db.prepare("UPDATE operations SET status = 'running' WHERE id = ?").run(orphaned);
     markInterrupted(db);
     await leader;
-    await waitFor('the group to end', () => (groupExists(pgid) ? undefined : true), 3000);
+    await waitFor('the group to end', async () => ((await liveMembers(pgid)).length > 0 ? undefined : true), 3000);
     expect(getOperation(db, orphaned)).toMatchObject({ status: 'interrupted', exitMeaning: expect.stringContaining('was stopped') });
   });
 

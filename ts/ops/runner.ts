@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { dataDirFor, inventoryScript, playbooksDir, projectRoot } from '../paths.js';
-import { appendLog, finishOperation, recordChild, startOperation, type HostRecap, type OperationStatus } from './operations.js';
+import { appendLog, finishOperation, isAlive, recordChild, startOperation, type HostRecap, type OperationStatus } from './operations.js';
 import { exitMeaning, parseRecap } from './recap.js';
 import { redactArgs, scrub } from './redact.js';
 import { makeRunDir } from './run-dir.js';
@@ -53,15 +53,6 @@ process.on('exit', () => liveRunDirs.forEach((dir) => rmSync(dir, { recursive: t
 
 const GROUP_END_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function groupExists(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function cancelMeaning(reason: unknown): string {
   if (typeof reason === 'string' && reason.startsWith('SIG') && reason !== 'SIGINT') return `cancelled: mko was stopped (${reason})`;
@@ -167,7 +158,8 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     const result = await child;
     escalation.forEach(clearTimeout);
     // ansible-playbook is gone: workers still exiting get a moment, anything left after is killed.
-    for (let waited = 0; child.pid && groupExists(child.pid) && waited < GROUP_END_MS; waited += 50) await sleep(50);
+    // (isAlive of a negative PID asks about the process group.)
+    for (let waited = 0; child.pid && isAlive(-child.pid) && waited < GROUP_END_MS; waited += 50) await sleep(50);
     stopGroup('SIGKILL');
     run.signal?.removeEventListener('abort', cancel);
     clearInterval(timer);
