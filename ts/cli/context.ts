@@ -1,7 +1,8 @@
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { openDb, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
-import { markInterrupted } from '../ops/index.js';
+import { markInterrupted, sweepRunDir } from '../ops/index.js';
 import { dataDirFor, resolveDbPath } from '../paths.js';
 import { terminalText } from './output.js';
 
@@ -21,6 +22,7 @@ export async function withContext<T>(argv: GlobalArgs, fn: (ctx: Context) => Pro
   const db = openDb(dbPath);
   try {
     markInterrupted(db);
+    sweepRunDir(dataDirFor(dbPath));
     return await fn({ db, dbPath, dataDir: dataDirFor(dbPath) });
   } finally {
     db.close();
@@ -39,15 +41,34 @@ export async function confirm(question: string, flag: string): Promise<void> {
   }
 }
 
-/** Ctrl-C cancels the running playbook: the runner stops the child and marks the operation. */
+let stop: AbortController | undefined;
+let stoppedBy: NodeJS.Signals | undefined;
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM (systemd stop, kill) cancel the running playbook: the runner stops
+ * the child and marks the operation, the abort reason naming the signal. A second one quits at once.
+ */
 export function interruptSignal(): AbortSignal {
-  const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\nmko: cancelling (Ctrl-C again to quit at once)\n');
-    controller.abort();
-    process.once('SIGINT', () => process.exit(130));
-  });
-  return controller.signal;
+  if (!stop) {
+    const controller = new AbortController();
+    stop = controller;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stoppedBy) process.exit(signalExitCode(signal));
+      stoppedBy = signal;
+      process.stderr.write(signal === 'SIGINT' ? '\nmko: cancelling (Ctrl-C again to quit at once)\n' : `\nmko: ${signal}: cancelling, then stopping\n`);
+      controller.abort(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  return stop.signal;
+}
+
+const signalExitCode = (signal: NodeJS.Signals): number => 128 + constants.signals[signal];
+
+/** The exit code of a process ended by the signal interruptSignal saw (130, 143), if it saw one. */
+export function stopSignalExitCode(): number | undefined {
+  return stoppedBy ? signalExitCode(stoppedBy) : undefined;
 }
 
 /** Stream Ansible output to the terminal, unless JSON was asked for. */

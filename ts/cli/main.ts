@@ -13,6 +13,7 @@ import { systemCommand } from './commands/system.js';
 import { proxmoxCommand } from './commands/proxmox.js';
 import { wolCommand } from './commands/wol.js';
 import { upsCommand } from './commands/ups.js';
+import { stopSignalExitCode } from './context.js';
 import { terminalText } from './output.js';
 
 export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand, hardwareCommand, systemCommand, wolCommand, proxmoxCommand, upsCommand];
@@ -64,3 +65,6 @@ try {
     process.exitCode = 70;
   }
 }
+// Stopped by Ctrl-C or SIGTERM: whatever the command made of its cancelled run, exit as a process
+// ended by that signal (130, 143), as shells and systemd expect.
+process.exitCode = stopSignalExitCode() ?? process.exitCode;

@@ -3,14 +3,14 @@
 // playbooks/startup.yml (mko_target, startup_proxmox_api, startup_wol_secureon). The power rules (ts/power) call these. Each run leaves one
 // JSON report per node and one for the run in a private directory; they are stored with the
 // operation (cluster_power_runs, cluster_power_steps) and returned.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getCluster, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { makeRunDir, runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { dataDirFor } from '../paths.js';
 import { insecureWarning, proxmoxEndpoint } from '../proxmox/index.js';
 import { getSecret } from '../secrets/index.js';
 import { validate } from '../validate/index.js';
@@ -150,8 +150,7 @@ async function runPower(
   extra: { reportDirVar: string; extraVars: Record<string, unknown>; secrets?: string[] },
 ): Promise<PowerResult> {
   const { cluster, nodes } = clusterAndNodes(db, ref);
-  const dir = mkdtempSync(path.join(os.tmpdir(), `mko-${kind}-`));
-  chmodSync(dir, 0o700);
+  const dir = makeRunDir(dataDirFor(options.dbPath), kind);
   try {
     const result = await runPlaybook(db, {
       kind,

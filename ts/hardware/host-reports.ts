@@ -1,12 +1,12 @@
 // Shared by every playbook that writes one JSON file per host to the controller (hardware,
 // prerequisites): name the targets, give the playbook a private directory, read what came back.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { findCluster, findNode, listNodes, type FleetNode } from '../fleet/index.js';
-import { runPlaybook, type PlaybookResult, type PlaybookRun } from '../ops/index.js';
+import { makeRunDir, runPlaybook, type PlaybookResult, type PlaybookRun } from '../ops/index.js';
+import { dataDirFor } from '../paths.js';
 
 export interface Target {
   /** How the user named it, resolved: a hostname or a cluster name. */
@@ -70,8 +70,7 @@ function fatalMessage(output: string, host: string): string | undefined {
  * temporary directory, and return each expected host's file or why there is none.
  */
 export async function runForHostReports(db: Db, run: ReportingRun): Promise<{ result: PlaybookResult; files: HostFile[] }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mko-reports-'));
-  chmodSync(dir, 0o700);
+  const dir = makeRunDir(dataDirFor(run.dbPath), 'reports');
   try {
     const { reportDirVar, hosts, extraVars, ...rest } = run;
     const result = await runPlaybook(db, { ...rest, extraVars: { ...extraVars, [reportDirVar]: dir } });

@@ -1,5 +1,6 @@
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
+import { ownStart, processStart } from './process-identity.js';
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 export const OPERATION_STATUSES: readonly OperationStatus[] = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'];
@@ -47,6 +48,9 @@ export interface OperationRow {
   finished_at: string | null;
   recap: string;
   log: string;
+  pid_start: string | null;
+  child_pgid: number | null;
+  child_start: string | null;
 }
 
 function toOperation(row: OperationRow): Operation {
@@ -78,11 +82,16 @@ export interface NewOperation {
 export function startOperation(db: Db, op: NewOperation): number {
   const result = db
     .prepare(
-      `INSERT INTO operations (kind, target, playbook, args, source, status, pid)
-       VALUES (@kind, @target, @playbook, @args, 'mko', 'running', @pid)`,
+      `INSERT INTO operations (kind, target, playbook, args, source, status, pid, pid_start)
+       VALUES (@kind, @target, @playbook, @args, 'mko', 'running', @pid, @pidStart)`,
     )
-    .run({ kind: op.kind, target: op.target, playbook: op.playbook ?? null, args: JSON.stringify(op.args ?? []), pid: process.pid });
+    .run({ kind: op.kind, target: op.target, playbook: op.playbook ?? null, args: JSON.stringify(op.args ?? []), pid: process.pid, pidStart: ownStart });
   return Number(result.lastInsertRowid);
+}
+
+/** Remember the process group ansible-playbook runs in, so a later mko can stop it if we die. */
+export function recordChild(db: Db, id: number, pgid: number): void {
+  db.prepare('UPDATE operations SET child_pgid = @pgid, child_start = @start WHERE id = @id').run({ id, pgid, start: processStart(pgid) });
 }
 
 export function appendLog(db: Db, id: number, text: string): void {
@@ -130,28 +139,52 @@ export function getOperation(db: Db, id: number): Operation {
   return toOperation(row);
 }
 
-export function isAlive(pid: number): boolean {
+/**
+ * Whether process pid still runs; with start (see processStart), whether it is still that
+ * process and not a later one that got the same PID.
+ */
+export function isAlive(pid: number, start?: string | null): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (!start) return true;
+  const current = processStart(pid);
+  // No /proc to tell (or it ended a moment ago): the PID alone decides.
+  return current === null || current === start;
+}
+
+/** Kill what is left of an operation's process group, if its leader is still the one we started. */
+function stopOrphanedGroup(pgid: number | null, start: string | null): boolean {
+  if (pgid === null || start === null || !isAlive(pgid, start)) return false;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
   }
 }
 
 /**
  * Operations still marked running whose process is gone were cut off by a crash or a kill:
- * mark them interrupted. Runs whose process is still alive (another mko, a plain
- * ansible-playbook) are left alone.
+ * stop the ansible-playbook they left running, mark them interrupted. Runs whose process is
+ * still alive (another mko, a plain ansible-playbook) are left alone.
  */
 export function markInterrupted(db: Db): number {
-  const running = db.prepare("SELECT id, pid FROM operations WHERE status = 'running'").all() as { id: number; pid: number | null }[];
-  const dead = running.filter((op) => op.pid === null || !isAlive(op.pid));
+  const running = db
+    .prepare("SELECT id, pid, pid_start, child_pgid, child_start FROM operations WHERE status = 'running'")
+    .all() as Pick<OperationRow, 'id' | 'pid' | 'pid_start' | 'child_pgid' | 'child_start'>[];
+  const dead = running.filter((op) => op.pid === null || !isAlive(op.pid, op.pid_start));
+  const stopped = new Set(dead.filter((op) => stopOrphanedGroup(op.child_pgid, op.child_start)).map((op) => op.id));
   const mark = db.prepare(
-    `UPDATE operations SET status = 'interrupted', exit_meaning = 'the process running it ended without recording a result',
+    `UPDATE operations SET status = 'interrupted', exit_meaning = @meaning,
        finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-     WHERE id = ? AND status = 'running'`,
+     WHERE id = @id AND status = 'running'`,
   );
-  db.transaction(() => dead.forEach((op) => mark.run(op.id)))();
+  const meaning = 'the process running it ended without recording a result';
+  db.transaction(() =>
+    dead.forEach((op) => mark.run({ id: op.id, meaning: stopped.has(op.id) ? `${meaning}; its ansible-playbook, still running, was stopped` : meaning })),
+  )();
   return dead.length;
 }

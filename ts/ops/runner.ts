@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
-import { inventoryScript, playbooksDir, projectRoot } from '../paths.js';
+import { dataDirFor, inventoryScript, playbooksDir, projectRoot } from '../paths.js';
 import { writeExtraVarsFile } from './extra-vars.js';
-import { appendLog, finishOperation, startOperation, type HostRecap, type OperationStatus } from './operations.js';
+import { appendLog, finishOperation, isAlive, recordChild, startOperation, type HostRecap, type OperationStatus } from './operations.js';
 import { exitMeaning, parseRecap } from './recap.js';
 import { redactArgs, scrub } from './redact.js';
+import { makeRunDir } from './run-dir.js';
 
 export interface PlaybookRun {
   /** What the operation is, e.g. "ssh-test", "hosts", "hardware". */
@@ -20,7 +20,7 @@ export interface PlaybookRun {
   limit?: string;
   check?: boolean;
   diff?: boolean;
-  /** Passed through a 0600 temporary file, never on the command line; data, never templated. */
+  /** Passed through a 0600 file in <data dir>/run, never on the command line; data, never templated. */
   extraVars?: Record<string, unknown>;
   /** Values to blank out of the stored and streamed log. */
   secrets?: string[];
@@ -30,6 +30,7 @@ export interface PlaybookRun {
   env?: Record<string, string>;
   /** Receives Ansible's output as it arrives. */
   onOutput?: (chunk: string) => void;
+  /** Cancels the run; a reason of 'SIGTERM' (or another signal's name) says mko was stopped by it. */
   signal?: AbortSignal;
 }
 
@@ -44,6 +45,20 @@ export interface PlaybookResult {
 
 const LOG_FLUSH_MS = 1000;
 const CANCEL_GRACE_MS = 5000;
+/** Leads ansible-playbook's process group and stops the group should mko die without doing so. */
+const runGuard = path.join(projectRoot, 'bin', 'mko-run-guard.mjs');
+
+/** Run folders of the runs in progress: process.exit (a second Ctrl-C) skips their finally. */
+const liveRunDirs = new Set<string>();
+process.on('exit', () => liveRunDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+const GROUP_END_MS = 1000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cancelMeaning(reason: unknown): string {
+  if (typeof reason === 'string' && reason.startsWith('SIG') && reason !== 'SIGINT') return `cancelled: mko was stopped (${reason})`;
+  return 'cancelled by the user (Ctrl-C)';
+}
 
 /**
  * The one way mko runs Ansible: record the operation first, stream output live to the caller and
@@ -51,7 +66,8 @@ const CANCEL_GRACE_MS = 5000;
  */
 export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookResult> {
   const playbook = path.isAbsolute(run.playbook) ? run.playbook : path.join(playbooksDir, run.playbook);
-  const tempDir = mkdtempSync(path.join(os.tmpdir(), 'mko-run-'));
+  const tempDir = makeRunDir(dataDirFor(run.dbPath), 'run');
+  liveRunDirs.add(tempDir);
   const args = ['-i', inventoryScript, playbook];
   if (run.limit) args.push('--limit', run.limit);
   if (run.check) args.push('--check');
@@ -81,7 +97,7 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
   let cancelled = false;
 
   try {
-    const child = execa('ansible-playbook', args, {
+    const child = execa(process.execPath, [runGuard, 'ansible-playbook', ...args], {
       cwd: projectRoot,
       env: {
         ANSIBLE_CONFIG: path.join(projectRoot, 'ansible.cfg'),
@@ -98,10 +114,12 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
       all: true,
       buffer: false,
       reject: false,
-      stdin: 'ignore',
+      // The guard's lifeline: it stops the group when this pipe closes, i.e. when mko dies.
+      stdin: 'pipe',
       // Its own process group, so cancelling reaches the workers and the commands they run.
       detached: true,
     });
+    if (child.pid) recordChild(db, operationId, child.pid);
     const stopGroup = (signal: NodeJS.Signals): void => {
       try {
         if (child.pid) process.kill(-child.pid, signal);
@@ -140,16 +158,20 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     });
     const result = await child;
     escalation.forEach(clearTimeout);
+    // ansible-playbook is gone: workers still exiting get a moment, anything left after is killed.
+    // (isAlive of a negative PID asks about the process group.)
+    for (let waited = 0; child.pid && isAlive(-child.pid) && waited < GROUP_END_MS; waited += 50) await sleep(50);
+    stopGroup('SIGKILL');
     run.signal?.removeEventListener('abort', cancel);
     clearInterval(timer);
     flush();
-    if ((result as { code?: string }).code === 'ENOENT') {
+    if (result.exitCode === 127 && output.includes('mko-run-guard: cannot run ansible-playbook')) {
       throw new UserError('ansible-playbook is not installed: install it with `apt install ansible` (ansible-core 2.14 or later)');
     }
     const recap = parseRecap(output);
     const exitCode = result.exitCode ?? null;
     const status: PlaybookResult['status'] = cancelled ? 'cancelled' : exitCode === 0 ? 'succeeded' : 'failed';
-    const meaning = cancelled ? 'cancelled by the user (Ctrl-C)' : exitMeaning(exitCode);
+    const meaning = cancelled ? cancelMeaning(run.signal?.reason) : exitMeaning(exitCode);
     finishOperation(db, operationId, { status, exitCode, exitMeaning: meaning, recap });
     return { operationId, status, exitCode, exitMeaning: meaning, recap, output };
   } catch (error) {
@@ -159,5 +181,6 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     throw error;
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
+    liveRunDirs.delete(tempDir);
   }
 }

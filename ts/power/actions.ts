@@ -1,14 +1,14 @@
 // What the power rules' actions do to the fleet. Each one is a recorded operation: notify and
 // wake_on_lan record their own, the others are playbook runs (scale.yml here; shutdown.yml and
 // startup.yml through ts/cluster/power.ts).
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { shutdownCluster, startupCluster } from '../cluster/power.js';
 import type { Db } from '../db/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { appendLog, finishOperation, redactArgs, runPlaybook, startOperation, type PlaybookResult } from '../ops/index.js';
+import { appendLog, finishOperation, makeRunDir, redactArgs, runPlaybook, startOperation, type PlaybookResult } from '../ops/index.js';
+import { dataDirFor } from '../paths.js';
 import { wakeCluster } from '../wol/index.js';
 import type { ActionRequest, ActionResult, ActionRunner } from './engine.js';
 import { workloadText, type Workload } from './rules.js';
@@ -142,8 +142,7 @@ export class FleetActionRunner implements ActionRunner {
     if (workloads.length === 0) {
       return { status: 'succeeded', operationId: null, detail: `nothing to scale up: no replica counts kept for ${skipped.join(', ')}` };
     }
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mko-scale-'));
-    chmodSync(dir, 0o700);
+    const dir = makeRunDir(dataDirFor(dbPath), 'scale');
     try {
       const result = await runPlaybook(db, {
         kind: `power:scale-${direction}`,

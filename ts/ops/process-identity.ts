@@ -1,0 +1,39 @@
+// Which process a PID is: the PID with its start, so a PID reused by a later process (after a
+// reboot, or once the PID space wraps) is not mistaken for the one that was recorded.
+import { readFileSync } from 'node:fs';
+
+let bootId: string | null | undefined;
+
+function currentBootId(): string | null {
+  if (bootId === undefined) {
+    try {
+      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      bootId = null;
+    }
+  }
+  return bootId;
+}
+
+/**
+ * The start of process pid as "<boot id>:<start time in clock ticks since boot>" (field 22 of
+ * /proc/<pid>/stat), or null when there is no such process or no /proc to read it from.
+ */
+export function processStart(pid: number): string | null {
+  const boot = currentBootId();
+  if (boot === null) return null;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Field 2, the command name in parentheses, may itself hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so field 22 is fields[19].
+  const ticks = fields[19];
+  return ticks && /^\d+$/.test(ticks) ? `${boot}:${ticks}` : null;
+}
+
+/** This process's start, computed once. */
+export const ownStart: string | null = processStart(process.pid);

@@ -1,0 +1,48 @@
+// <data dir>/run: private scratch for the files a running operation hands Ansible (extra vars with
+// passwords, report folders), next to the database rather than in a shared /tmp. Each entry is
+// named after the process that made it, so the next mko can remove what a killed one left.
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { isAlive } from './operations.js';
+import { ownStart, processStart } from './process-identity.js';
+
+export const runDirFor = (dataDir: string): string => path.join(dataDir, 'run');
+
+/** A short tag of a process start, fit for a file name (the start itself holds the 36-character boot id). */
+const startTag = (start: string | null): string => (start === null ? 'x' : createHash('sha256').update(start).digest('hex').slice(0, 12));
+
+const ENTRY = /^(\d+)-([0-9a-f]{12}|x)-/;
+
+/** A new 0700 folder under <data dir>/run (itself 0700), owned by this process. */
+export function makeRunDir(dataDir: string, purpose: string): string {
+  const root = runDirFor(dataDir);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  chmodSync(root, 0o700);
+  return mkdtempSync(path.join(root, `${process.pid}-${startTag(ownStart)}-${purpose}-`));
+}
+
+/** Remove the entries of <data dir>/run whose process is gone; returns how many. */
+export function sweepRunDir(dataDir: string): number {
+  let entries: string[];
+  try {
+    entries = readdirSync(runDirFor(dataDir));
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const entry of entries) {
+    const match = ENTRY.exec(entry);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const tag = match[2];
+    if (isAlive(pid)) {
+      // Unknown start (no /proc to read): the PID alone decides.
+      const current = tag === 'x' ? null : processStart(pid);
+      if (current === null || startTag(current) === tag) continue;
+    }
+    rmSync(path.join(runDirFor(dataDir), entry), { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
+}
