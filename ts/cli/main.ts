@@ -1,6 +1,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.js';
+import { resolveCommandLine } from './command.js';
+import { parserMessage } from './parser-errors.js';
 import { clusterCommand } from './commands/cluster.js';
 import { hardwareCommand } from './commands/hardware.js';
 import { inventoryCommand } from './commands/inventory.js';
@@ -36,8 +38,9 @@ export async function main(argv: string[]): Promise<void> {
     .alias('help', 'h')
     .version(false)
     .fail((message, error) => {
-      if (error) throw error;
-      throw new UserError(`${message}\nRun with --help for usage.`);
+      // yargs wraps what a coerce function throws (parseDecimal's UserError) in a YError.
+      if (error && error.name !== 'YError') throw error;
+      throw new UserError(parserMessage(message ?? error?.message ?? 'invalid command line', argv, resolveCommandLine(commands, argv)));
     });
   for (const command of commands) cli.command(command);
   await cli.parseAsync();

@@ -1,3 +1,7 @@
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { quote, UserError } from '../errors.js';
+
 /** Aligned plain-text table. Cells are stringified; null and undefined print as "-". */
 export function table(headers: string[], rows: unknown[][]): string {
   const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined || cell === '' ? '-' : String(cell))));
@@ -24,4 +28,29 @@ export function print(text: string): void {
 
 export function printJson(value: unknown): void {
   print(JSON.stringify(value, null, 2));
+}
+
+/**
+ * Write a file the user named with `flag` (-o): atomically (a temporary file in the same folder,
+ * renamed over it, removed again on failure), and never by creating folders.
+ */
+export function writeOutputFile(target: string, text: string, flag: string, options: { mode?: number } = {}): string {
+  if (target.trim() === '') throw new UserError(`${flag} is empty: name the file to write, e.g. ${flag} out.yml`);
+  const file = path.resolve(target);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UserError(`${flag} ${quote(target)} is a folder: name a file in it, e.g. ${flag} ${path.join(target, 'out.yml')}`);
+  const dir = path.dirname(file);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${flag} ${quote(target)}: the folder ${quote(dir)} does not exist: create it first, or write elsewhere`);
+  const temp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    writeFileSync(temp, text, { mode: options.mode ?? 0o644, flag: 'wx' });
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EEXIST' || code === 'ENOSPC' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new UserError(`${flag} ${quote(target)}: cannot write it (${code}): choose another file`);
+    }
+    throw error;
+  }
+  return file;
 }

@@ -16,6 +16,7 @@ import { existingKubeconfig, readClusterStatus, setupCluster, shutdownCluster, s
 import { UserError } from '../../errors.js';
 import { configureHosts } from '../../hosts/index.js';
 import { confirm, interruptSignal, playbookContext, reportRun, withContext, type GlobalArgs } from '../context.js';
+import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -38,7 +39,7 @@ const clusterOptions = builder<ClusterOptions>((y) =>
     .option('ha', { type: 'boolean', describe: 'Want a highly available control plane (3+ control-plane nodes)' })
     .option('active', { type: 'boolean', describe: 'Whether mko acts on this cluster' })
     .option('default', { type: 'boolean', describe: 'Make this the default cluster' })
-    .option('priority', { type: 'number', describe: 'Lower starts first (power-on order between clusters)' }),
+    .option('priority', decimalOption('priority', { describe: 'Lower starts first (power-on order between clusters)' })),
 );
 
 function changes(argv: ClusterOptions): ClusterUpdate {
@@ -69,7 +70,7 @@ const add = command<Args<ClusterOptions & { name: string; json?: boolean }>>({
       const cluster = addCluster(db, { name: argv.name, ...changes(argv) });
       if (argv.json) return printJson(cluster);
       print(`Added cluster ${cluster.name} (id ${cluster.id}), channel ${cluster.channel}`);
-    }),
+    }, { creates: true }),
 });
 
 const update = command<Args<ClusterOptions & { cluster: string; json?: boolean }>>({
@@ -327,7 +328,7 @@ const shutdownCommand = command<Args<ShutdownArgs>>({
       .option('graceful', { type: 'boolean', describe: 'Back up the datastore, cordon every node and drain the workers first' })
       .option('force', { type: 'boolean', describe: 'Stop and power off at once (workers still before the control plane)' })
       .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
-      .option('drain-timeout', { type: 'number', describe: 'Seconds each worker’s drain may take (graceful; 0: no drain)', defaultDescription: '120' })
+      .option('drain-timeout', decimalOption('drain-timeout', { describe: 'Seconds each worker’s drain may take (graceful; 0: no drain)', defaultDescription: '120' }))
       .option('json', { type: 'boolean', describe: 'Print the power sequence as JSON instead of Ansible’s output and a table' })
       .example('$0 cluster shutdown home --graceful', 'Everything off, in order, after asking')
       .example('$0 cluster shutdown home --force --yes', 'On battery, now'),

@@ -34,7 +34,7 @@ const add = command<AddArgs>({
       if (host.insecure) process.stderr.write(`mko: warning: ${insecureWarning(host.name)}\n`);
       if (argv.json) return printJson(host);
       print(`Added Proxmox host ${host.name} (${host.url}), token ${host.tokenId}, TLS ${tlsText(host)}`);
-    }),
+    }, { creates: true }),
 });
 
 function tlsText(host: { caFile: string | null; insecure: boolean }): string {
