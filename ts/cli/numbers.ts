@@ -8,12 +8,12 @@ const DECIMAL = /^-?\d{1,15}(\.\d{1,6})?$/;
  * The one parser of every numeric option and argument: the text as typed, or a UserError naming
  * the option and showing the input. Ranges are the domain's to check (its schema has the hint).
  */
-export function parseDecimal(value: unknown, flag: string): number {
+export function parseDecimal(value: unknown, flag: string, example = '10'): number {
   if (Array.isArray(value)) throw new UserError(`${flag} is given ${value.length} times: give it once`);
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   const text = typeof value === 'string' ? value : String(value);
   if (!DECIMAL.test(text)) {
-    throw new UserError(text === '' ? `missing value for ${flag}: give a number, e.g. ${flag} 10` : `invalid ${flag} ${quote(text)}: must be a decimal number, e.g. 10`);
+    throw new UserError(text === '' ? `missing value for ${flag}: give a number, e.g. ${flag} ${example}` : `invalid ${flag} ${quote(text)}: must be a number in decimal digits, e.g. ${example}`);
   }
   return Number(text);
 }
@@ -23,7 +23,8 @@ export function parseDecimal(value: unknown, flag: string): number {
  * parseDecimal; nargs 1 so that a negative number is taken as the value, not as a flag.
  */
 export function decimalOption<O extends Omit<Options, 'type' | 'coerce'>>(name: string, options: O) {
-  return { ...options, type: 'string', nargs: 1, coerce: (value: unknown) => parseDecimal(value, `--${name}`) } as const;
+  const example = /^\d+$/.test(String(options.defaultDescription ?? options.default)) ? String(options.defaultDescription ?? options.default) : undefined;
+  return { ...options, type: 'string', nargs: 1, coerce: (value: unknown) => parseDecimal(value, `--${name}`, example) } as const;
 }
 
 /** The same for a positional argument, named as the usage line writes it (<id>). */

@@ -18,5 +18,5 @@ export function findByRef<Row>(db: Db, select: string, columns: { id: string; na
 
 /** Names are what a user types where an id could go too, so a name of digits only is refused. */
 export function refuseNumericName(name: string, flag: string): void {
-  if (ID_REF.test(name)) throw new UserError(`invalid ${flag} "${name}": must not be digits only (a number names an id); use e.g. pi${name}`);
+  if (ID_REF.test(name)) throw new UserError(`invalid ${flag} "${name}": must not be digits only, since a plain number names an id (add a letter, e.g. "n${name}")`);
 }

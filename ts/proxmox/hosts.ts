@@ -156,12 +156,18 @@ export function nodesUsing(db: Db, host: ProxmoxHost): string[] {
   return rows.filter((r) => names.includes(r.proxmox_host.toLowerCase())).map((r) => r.hostname);
 }
 
-export function removeProxmoxHost(db: Db, dataDir: string, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
+/** The host, when it may be removed: nodes that still name it need --force. Checked before any confirmation. */
+export function removableProxmoxHost(db: Db, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
   const host = getProxmoxHost(db, ref);
   const users = nodesUsing(db, host);
   if (users.length > 0 && !options.force) {
     throw new UserError(`proxmox host ${host.name} is used by ${users.join(', ')}: point them elsewhere first, or pass --force`);
   }
+  return host;
+}
+
+export function removeProxmoxHost(db: Db, dataDir: string, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
+  const host = removableProxmoxHost(db, ref, options);
   const row = db.prepare('SELECT token_secret FROM proxmox_hosts WHERE id = ?').get(host.id) as { token_secret: string };
   db.prepare('DELETE FROM proxmox_hosts WHERE id = ?').run(host.id);
   deleteSecret(dataDir, row.token_secret);

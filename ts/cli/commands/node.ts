@@ -215,7 +215,8 @@ const reset = command<Args<{ nodes: string[]; yes?: boolean; check?: boolean; fo
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      const names = argv.nodes.map(String);
+      // Every node must exist before anyone is asked to confirm wiping it.
+      const names = argv.nodes.map((ref) => getNode(ctx.db, String(ref)).hostname);
       if (!argv.yes && !argv.check) await confirm(`Remove MicroK8s and its data from ${names.join(', ')}?`, '--yes');
       reportRun(
         `reset of ${names.join(', ')}`,
