@@ -26,7 +26,7 @@ function isSqliteError(error: unknown): error is Error & { code: string } {
 export async function main(argv: string[]): Promise<void> {
   const cli = yargs(argv)
     .scriptName('mko')
-    .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.')
+    .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.\nNodes, clusters, UPSes, rules and Proxmox hosts are named by name or by id: a plain number is always an id, so no name is digits only.')
     .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
     .strict()
     .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system, wol, proxmox, ups')
