@@ -8,3 +8,13 @@ export class UserError extends Error {
     super(message);
   }
 }
+
+/** The longest piece of user input an error line repeats; the rest is cut, so one line stays one line. */
+export const QUOTE_LIMIT = 80;
+
+/** User input as an error line shows it: JSON-quoted (control characters escaped), cut after QUOTE_LIMIT characters. */
+export function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : value === undefined || (typeof value === 'number' && !Number.isFinite(value)) ? String(value) : JSON.stringify(value);
+  const cut = [...text].length > QUOTE_LIMIT ? `${[...text].slice(0, QUOTE_LIMIT).join('')}…` : text;
+  return typeof value === 'string' ? JSON.stringify(cut) : cut;
+}

@@ -14,9 +14,14 @@ export function builder<U>(build: (y: Argv<GlobalArgs>) => Argv<unknown>): (y: A
   return build as unknown as (y: Argv<GlobalArgs>) => Argv<U>;
 }
 
+type AnyCommand = CommandModule<GlobalArgs, GlobalArgs>;
+
+/** Each group's commands, so a parser error can name what the words on the command line meant. */
+const groupCommands = new WeakMap<AnyCommand, AnyCommand[]>();
+
 /** A command group: `mko node <command>`. */
-export function group(name: string, describe: string, commands: CommandModule<GlobalArgs, GlobalArgs>[], example: [string, string]): CommandModule<GlobalArgs, GlobalArgs> {
-  return {
+export function group(name: string, describe: string, commands: AnyCommand[], example: [string, string]): AnyCommand {
+  const module: AnyCommand = {
     command: `${name} <command>`,
     describe,
     builder: (y) => {
@@ -26,4 +31,36 @@ export function group(name: string, describe: string, commands: CommandModule<Gl
     },
     handler: () => undefined,
   };
+  groupCommands.set(module, commands);
+  return module;
+}
+
+/** What the words of a command line name: the command's usage (`node show <node>`) and the words after it. */
+export interface CommandLine {
+  /** Usage of the deepest command named, e.g. `node show <node>`; '' when not even a group matched. */
+  usage: string;
+  /** Its words alone, e.g. `node show`. */
+  path: string;
+  /** The command is a group and the next word is none of its commands. */
+  unknownCommand?: string;
+  /** Non-option words after the command's name. */
+  rest: string[];
+}
+
+export function resolveCommandLine(top: AnyCommand[], argv: string[]): CommandLine {
+  // The global --db takes a value, which is no command word.
+  const words = argv.filter((w, i) => !w.startsWith('-') && argv[i - 1] !== '--db');
+  const names: string[] = [];
+  let level: AnyCommand[] | undefined = top;
+  let usage = '';
+  let i = 0;
+  for (; level && i < words.length; i++) {
+    const word: string = words[i] ?? '';
+    const found: AnyCommand | undefined = level.find((c) => String(c.command).split(' ')[0] === word);
+    if (!found) return { usage, path: names.join(' '), unknownCommand: word, rest: words.slice(i + 1) };
+    usage = [...names, String(found.command)].join(' ');
+    names.push(word);
+    level = groupCommands.get(found);
+  }
+  return { usage, path: names.join(' '), rest: words.slice(i) };
 }

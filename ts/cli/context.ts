@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { openDb, type Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { quote, UserError } from '../errors.js';
 import { markInterrupted, sweepRunDir } from '../ops/index.js';
 import { dataDirFor, resolveDbPath } from '../paths.js';
 import { terminalText } from './output.js';
@@ -16,9 +17,22 @@ export interface Context {
   dataDir: string;
 }
 
-/** Open the fleet database for one command, tidy operations a crash left running, close after. */
-export async function withContext<T>(argv: GlobalArgs, fn: (ctx: Context) => Promise<T> | T): Promise<T> {
+/**
+ * The database file a command works on. Only commands that start a fleet (`creates`) may make a
+ * new one: anything else given a mistyped --db would leave an empty fleet and its folders behind.
+ */
+export function existingDbPath(argv: GlobalArgs, creates = false): string {
   const dbPath = resolveDbPath(argv.db);
+  if (!creates && dbPath !== ':memory:' && !existsSync(dbPath)) {
+    const source = argv.db !== undefined ? '--db' : process.env['MKO_DB'] !== undefined ? 'MKO_DB' : 'the default database';
+    throw new UserError(`the database file ${quote(dbPath)} (${source}) does not exist: check --db and MKO_DB, or start a fleet there with mko cluster add or mko node add`);
+  }
+  return dbPath;
+}
+
+/** Open the fleet database for one command, tidy operations a crash left running, close after. */
+export async function withContext<T>(argv: GlobalArgs, fn: (ctx: Context) => Promise<T> | T, options: { creates?: boolean } = {}): Promise<T> {
+  const dbPath = existingDbPath(argv, options.creates);
   const db = openDb(dbPath);
   try {
     markInterrupted(db);

@@ -1,6 +1,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.js';
+import { resolveCommandLine } from './command.js';
+import { parserMessage } from './parser-errors.js';
 import { clusterCommand } from './commands/cluster.js';
 import { hardwareCommand } from './commands/hardware.js';
 import { inventoryCommand } from './commands/inventory.js';
@@ -26,7 +28,7 @@ function isSqliteError(error: unknown): error is Error & { code: string } {
 export async function main(argv: string[]): Promise<void> {
   const cli = yargs(argv)
     .scriptName('mko')
-    .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.')
+    .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.\nNodes, clusters, UPSes, rules and Proxmox hosts are named by name or by id: a plain number is always an id, so no name is digits only.')
     .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
     .strict()
     .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system, wol, proxmox, ups')
@@ -38,8 +40,9 @@ export async function main(argv: string[]): Promise<void> {
     .alias('help', 'h')
     .version(false)
     .fail((message, error) => {
-      if (error) throw error;
-      throw new UserError(`${message}\nRun with --help for usage.`);
+      // yargs wraps what a coerce function throws (parseDecimal's UserError) in a YError.
+      if (error && error.name !== 'YError') throw error;
+      throw new UserError(parserMessage(message ?? error?.message ?? 'invalid command line', argv, resolveCommandLine(commands, argv)));
     });
   for (const command of commands) cli.command(command);
   await cli.parseAsync();

@@ -1,3 +1,7 @@
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { quote, UserError } from '../errors.js';
+
 /** Control characters but newline and tab (C0, DEL, C1): a terminal would act on them. */
 const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
@@ -44,4 +48,29 @@ export function print(text: string): void {
 export function printJson(value: unknown): void {
   // JSON.stringify escapes C0 controls itself; DEL and C1 (CSI is \u009b) it leaves raw.
   print(JSON.stringify(value, null, 2).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/**
+ * Write a file the user named with `flag` (-o): atomically (a temporary file in the same folder,
+ * renamed over it, removed again on failure), and never by creating folders.
+ */
+export function writeOutputFile(target: string, text: string, flag: string, options: { mode?: number } = {}): string {
+  if (target.trim() === '') throw new UserError(`${flag} is empty: name the file to write, e.g. ${flag} out.yml`);
+  const file = path.resolve(target);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UserError(`${flag} ${quote(target)} is a folder: name a file in it, e.g. ${flag} ${path.join(target, 'out.yml')}`);
+  const dir = path.dirname(file);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${flag} ${quote(target)}: the folder ${quote(dir)} does not exist: create it first, or write elsewhere`);
+  const temp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    writeFileSync(temp, text, { mode: options.mode ?? 0o644, flag: 'wx' });
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'EEXIST' || code === 'ENOSPC' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new UserError(`${flag} ${quote(target)}: cannot write it (${code}): choose another file`);
+    }
+    throw error;
+  }
+  return file;
 }

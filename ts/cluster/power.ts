@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { quote, UserError } from '../errors.js';
 import { getCluster, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
 import { makeRunDir, runPlaybook, type PlaybookResult } from '../ops/index.js';
@@ -173,7 +173,7 @@ async function runPower(
  * before the control plane, voters one at a time, the UPS host last.
  */
 export function shutdownCluster(db: Db, clusterRef: string, options: ShutdownOptions): Promise<PowerResult> {
-  if (options.mode !== 'graceful' && options.mode !== 'force') throw new UserError(`invalid shutdown mode ${JSON.stringify(options.mode)}: must be graceful or force`);
+  if (options.mode !== 'graceful' && options.mode !== 'force') throw new UserError(`invalid shutdown mode ${quote(options.mode)}: must be graceful or force`);
   if (options.drainTimeoutSeconds !== undefined) {
     validate(
       { type: 'object', properties: { drainTimeout: { type: 'integer', minimum: 0, maximum: MAX_DRAIN_TIMEOUT_S, hint: `whole seconds from 0 (no drain) to ${MAX_DRAIN_TIMEOUT_S}` } } },

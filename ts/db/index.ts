@@ -1,4 +1,4 @@
-export { findByRef } from './lookup.js';
+export { findByRef, ID_REF, refuseNumericName } from './lookup.js';
 export { openDb, type Db, type OpenOptions } from './open.js';
 export {
   codeVersion,

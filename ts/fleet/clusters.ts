@@ -1,5 +1,5 @@
-import { findByRef, type Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { quote, UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
 import { SELECT_CLUSTERS, toCluster, type Addon, type Cluster, type ClusterRow } from './rows.js';
 
@@ -62,12 +62,13 @@ export function defaultCluster(db: Db): Cluster | undefined {
 
 export function getCluster(db: Db, ref: string | number): Cluster {
   const cluster = findCluster(db, ref);
-  if (!cluster) throw new UserError(`no cluster ${JSON.stringify(String(ref))}: see mko cluster list`);
+  if (!cluster) throw new UserError(`no cluster ${quote(String(ref))}: see mko cluster list`);
   return cluster;
 }
 
 export function addCluster(db: Db, input: ClusterInput): Cluster {
   const data = validate<ClusterInput>(clusterSchema, input, clusterFlags);
+  refuseNumericName(data.name, clusterFlags.name);
   return db.transaction(() => {
     if (findCluster(db, data.name)) throw new UserError(`cluster ${data.name} already exists: choose another ${clusterFlags.name}`);
     if (data.isDefault) db.prepare('UPDATE clusters SET is_default = 0 WHERE is_default = 1').run();

@@ -66,9 +66,12 @@ describe('clusters', () => {
     expect(() => getCluster(db, 'nope')).toThrow(UserError);
   });
 
-  it('a name made of digits is found by name when no cluster has that id', () => {
-    const numeric = addCluster(db, { name: '2024' });
-    expect(findCluster(db, '2024')?.id).toBe(numeric.id);
+  it('digits always name an id: a name made of digits is refused, and an old row with one is reached by its id only', () => {
+    expect(() => addCluster(db, { name: '2024' })).toThrow(/invalid cluster name "2024": must not be digits only/);
+    // A row an older mko let in: its number-name no longer shadows, or is shadowed by, an id.
+    const legacy = Number(db.prepare("INSERT INTO clusters (name) VALUES ('999')").run().lastInsertRowid);
+    expect(findCluster(db, '999')).toBeUndefined();
+    expect(findCluster(db, String(legacy))?.name).toBe('999');
   });
 
   it('there is at most one default cluster', () => {

@@ -1,5 +1,5 @@
-import { findByRef, type Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { quote, UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
 import { findCluster, getCluster } from './clusters.js';
 import { SELECT_NODES, toNode, type FleetNode, type KeyStatus, type NodeRole, type NodeRow } from './rows.js';
@@ -68,7 +68,9 @@ export function normalizeMac(mac: string): string {
 
 export function validateNodeInput(input: NodeInput): NodeInput {
   const candidate = input.wolMac ? { ...input, wolMac: normalizeMac(input.wolMac) } : input;
-  return validate<NodeInput>(nodeSchema, candidate, nodeFlags);
+  const data = validate<NodeInput>(nodeSchema, candidate, nodeFlags);
+  refuseNumericName(data.hostname, nodeFlags.hostname);
+  return data;
 }
 
 export interface ListNodesFilter {
@@ -95,7 +97,7 @@ export function findNode(db: Db, ref: string | number): FleetNode | undefined {
 
 export function getNode(db: Db, ref: string | number): FleetNode {
   const node = findNode(db, ref);
-  if (!node) throw new UserError(`no node ${JSON.stringify(String(ref))}: see mko node list`);
+  if (!node) throw new UserError(`no node ${quote(String(ref))}: see mko node list`);
   return node;
 }
 
@@ -111,7 +113,7 @@ export function assertNodeInsertable(db: Db, input: NodeInput): void {
     throw new UserError(`--ip ${input.address} is already used by node ${sameAddress.hostname}: each node needs its own address`);
   }
   if (input.cluster && !findCluster(db, input.cluster)) {
-    throw new UserError(`--cluster ${JSON.stringify(input.cluster)} does not exist: see mko cluster list`);
+    throw new UserError(`--cluster ${quote(input.cluster)} does not exist: see mko cluster list`);
   }
 }
 

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { quote, UserError } from '../errors.js';
 import { findCluster, findNode, listNodes, type FleetNode } from '../fleet/index.js';
 import { makeRunDir, runPlaybook, type PlaybookResult, type PlaybookRun } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
@@ -29,7 +29,7 @@ export function resolveTarget(db: Db, ref: string): Target {
     );
   }
   if (node) return { name: node.hostname, kind: 'node', nodes: [node], limit: node.hostname };
-  if (!cluster) throw new UserError(`no node or cluster ${JSON.stringify(ref)}: see mko node list and mko cluster list`);
+  if (!cluster) throw new UserError(`no node or cluster ${quote(ref)}: see mko node list and mko cluster list`);
   const nodes = listNodes(db, { cluster: cluster.name });
   if (nodes.length === 0) throw new UserError(`cluster ${cluster.name} has no nodes: assign some with mko cluster assign`);
   return { name: cluster.name, kind: 'cluster', nodes, limit: nodes.map((n) => n.hostname).join(',') };

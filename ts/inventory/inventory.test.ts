@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -7,7 +7,7 @@ import { openDb, type Db } from '../db/index.js';
 import { addCluster, insertNode, validateNodeInput, type KeyRecord, type NodeInput } from '../fleet/index.js';
 import { inventoryScript, projectRoot } from '../paths.js';
 import { generateNodeKey } from '../ssh/keys.js';
-import { buildInventory, clusterGroup, clusterRoleGroup, FLEET_GROUPS, markUnsafe, writeYamlInventory, type Inventory, type InventoryGroup } from './index.js';
+import { buildInventory, clusterGroup, clusterRoleGroup, FLEET_GROUPS, markUnsafe, toYamlInventory, type Inventory, type InventoryGroup } from './index.js';
 
 const ANSIBLE_GROUP = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -303,7 +303,7 @@ describe('end to end with the real inventory script and ansible-inventory', () =
 
   it('the exported YAML inventory reads back exactly like the dynamic one', async () => {
     const file = path.join(fleet.dir, 'hosts.yml');
-    writeYamlInventory(inventory, file);
+    writeFileSync(file, toYamlInventory(inventory));
     const [fromYaml, fromScript] = await Promise.all([ansibleInventory(file, fleet.dbFile), ansibleInventory(inventoryScript, fleet.dbFile)]);
     expect(fromYaml.stderr).not.toMatch(/WARNING/);
     const yamlListing = JSON.parse(fromYaml.stdout) as Record<string, unknown>;

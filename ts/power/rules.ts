@@ -1,7 +1,7 @@
 // Power rules: when <event> happens on <ups>, do <action> to <cluster>, after a delay, in priority
 // order. Every input is checked before anything is written: bad input leaves the database as it was.
-import { findByRef, type Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { quote, UserError } from '../errors.js';
 import { getCluster } from '../fleet/index.js';
 import { validate } from '../validate/index.js';
 import { numberOrText } from '../wol/index.js';
@@ -183,6 +183,7 @@ export function createRule(db: Db, input: RuleInput): PowerRule {
     if ('v' in n) raw[key] = n.v;
   }
   const data = validate<CheckedInput>(ruleSchema, raw, ruleFlags);
+  if (data.name !== undefined) refuseNumericName(data.name, ruleFlags.name);
   const ups = getUps(db, data.ups);
   const cluster = getCluster(db, data.cluster);
   const event = data.event as UpsEventKind;
@@ -244,7 +245,7 @@ export function findRule(db: Db, ref: string | number): PowerRule | undefined {
 
 export function getRule(db: Db, ref: string | number): PowerRule {
   const rule = findRule(db, ref);
-  if (!rule) throw new UserError(`no rule ${JSON.stringify(String(ref))}: see mko ups rules list`);
+  if (!rule) throw new UserError(`no rule ${quote(String(ref))}: see mko ups rules list`);
   return rule;
 }
 

@@ -1,8 +1,8 @@
 // The UPSes mko knows: which node runs each one's driver and upsd, with what driver and port, and
 // the upsmon accounts on that upsd. Passwords go to the secrets file; rows hold only handles.
 import { randomBytes } from 'node:crypto';
-import { findByRef, type Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { quote, UserError } from '../errors.js';
 import { getNode } from '../fleet/index.js';
 import { field, validate } from '../validate/index.js';
 import { deleteSecret, getSecret, putSecret } from '../secrets/index.js';
@@ -124,7 +124,7 @@ export function parseDriverOptions(items: readonly string[]): Record<string, str
   const options: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new UserError(`invalid --option ${JSON.stringify(item)}: must be key=value, e.g. vendorid=0463`);
+    if (eq <= 0) throw new UserError(`invalid --option ${quote(item)}: must be key=value, e.g. vendorid=0463`);
     options[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
   }
   return options;
@@ -146,7 +146,7 @@ export function findUps(db: Db, ref: string | number): Ups | undefined {
 
 export function getUps(db: Db, ref: string | number): Ups {
   const ups = findUps(db, ref);
-  if (!ups) throw new UserError(`no UPS ${JSON.stringify(String(ref))}: see mko ups list`);
+  if (!ups) throw new UserError(`no UPS ${quote(String(ref))}: see mko ups list`);
   return ups;
 }
 
@@ -154,6 +154,7 @@ export function getUps(db: Db, ref: string | number): Ups {
 export function addUps(db: Db, dataDir: string, input: UpsInput): Ups {
   const { password, ...rest } = input;
   const data = validate<Omit<UpsInput, 'password'> & { upsdPort?: number }>(upsSchema, { ...rest, ...(input.upsdPort !== undefined ? { upsdPort: numberOrText(input.upsdPort) } : {}) }, upsFlags);
+  refuseNumericName(data.name, upsFlags.name);
   // Checked apart from the schema so that the error never shows the password.
   if (password !== undefined && !PASSWORD.test(password)) throw new UserError('invalid --password: must be 4 to 64 printable characters without spaces, quotes or backslashes');
   if (password !== undefined && data.user === undefined) throw new UserError('--password needs --user: the upsmon account it belongs to');

@@ -2,8 +2,8 @@
 // secret goes to the secrets file; the row keeps only its handle.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Db } from '../db/index.js';
-import { UserError } from '../errors.js';
+import { ID_REF, refuseNumericName, type Db } from '../db/index.js';
+import { quote, UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
 import { deleteSecret, getSecret, putSecret } from '../secrets/index.js';
 
@@ -80,11 +80,12 @@ const TOKEN_SECRET = /^[A-Za-z0-9-]{8,128}$/;
 /** Every check of `proxmox add` that needs no network; nothing is written before they all pass. */
 function checkInput(db: Db, input: ProxmoxHostInput): { url: string; caFile: string | null } {
   validate(inputSchema, { name: input.name, url: input.url, tokenId: input.tokenId }, flags);
+  refuseNumericName(input.name, 'proxmox host name');
   let url: URL;
   try {
     url = new URL(input.url);
   } catch {
-    throw new UserError(`invalid --url ${JSON.stringify(input.url)}: must be the https URL of the Proxmox VE API, e.g. https://pve1.lan:8006`);
+    throw new UserError(`invalid --url ${quote(input.url)}: must be the https URL of the Proxmox VE API, e.g. https://pve1.lan:8006`);
   }
   // The value is never echoed: it is a secret even when it is malformed.
   if (!TOKEN_SECRET.test(input.tokenSecret)) {
@@ -129,14 +130,14 @@ export function findProxmoxHost(db: Db, ref: string | number): ProxmoxHost | und
   const text = String(ref).toLowerCase();
   const rows = db.prepare('SELECT * FROM proxmox_hosts ORDER BY id').all() as ProxmoxRow[];
   const row =
-    rows.find((r) => String(r.id) === text || r.name.toLowerCase() === text) ??
+    (ID_REF.test(text) ? rows.find((r) => String(r.id) === text) : rows.find((r) => r.name.toLowerCase() === text)) ??
     rows.find((r) => new URL(r.url).hostname.toLowerCase().replace(/^\[|\]$/g, '') === text);
   return row ? toHost(row) : undefined;
 }
 
 export function getProxmoxHost(db: Db, ref: string | number): ProxmoxHost {
   const host = findProxmoxHost(db, ref);
-  if (!host) throw new UserError(`no proxmox host ${JSON.stringify(String(ref))}: see mko proxmox list, add one with mko proxmox add`);
+  if (!host) throw new UserError(`no proxmox host ${quote(String(ref))}: see mko proxmox list, add one with mko proxmox add`);
   return host;
 }
 
@@ -157,12 +158,18 @@ export function nodesUsing(db: Db, host: ProxmoxHost): string[] {
   return rows.filter((r) => names.includes(r.proxmox_host.toLowerCase())).map((r) => r.hostname);
 }
 
-export function removeProxmoxHost(db: Db, dataDir: string, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
+/** The host, when it may be removed: nodes that still name it need --force. Checked before any confirmation. */
+export function removableProxmoxHost(db: Db, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
   const host = getProxmoxHost(db, ref);
   const users = nodesUsing(db, host);
   if (users.length > 0 && !options.force) {
     throw new UserError(`proxmox host ${host.name} is used by ${users.join(', ')}: point them elsewhere first, or pass --force`);
   }
+  return host;
+}
+
+export function removeProxmoxHost(db: Db, dataDir: string, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
+  const host = removableProxmoxHost(db, ref, options);
   const row = db.prepare('SELECT token_secret FROM proxmox_hosts WHERE id = ?').get(host.id) as { token_secret: string };
   db.prepare('DELETE FROM proxmox_hosts WHERE id = ?').run(host.id);
   deleteSecret(dataDir, row.token_secret);

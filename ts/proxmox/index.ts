@@ -7,6 +7,7 @@ export {
   listProxmoxHosts,
   nodesUsing,
   proxmoxEndpoint,
+  removableProxmoxHost,
   removeProxmoxHost,
   type ProxmoxEndpoint,
   type ProxmoxHost,

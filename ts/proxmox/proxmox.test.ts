@@ -240,7 +240,7 @@ describe('Proxmox VE through mko', () => {
   });
 
   it('remove --force forgets the host and its token secret', async () => {
-    const removed = await run('proxmox', 'remove', 'pve-wrong', '--force');
+    const removed = await run('proxmox', 'remove', 'pve-wrong', '--force', '--yes');
     expect(removed.exitCode, removed.stderr).toBe(0);
     expect(snapshot().secrets).not.toContain(WRONG_SECRET);
     expect((await run('proxmox', 'list')).stdout).not.toContain('pve-wrong');

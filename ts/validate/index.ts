@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
-import { UserError } from '../errors.js';
+import { quote, UserError } from '../errors.js';
 
 /**
  * One ajv instance for every input mko accepts. Each property schema carries a `hint`: the
@@ -117,7 +117,7 @@ function describe(error: ErrorObject | undefined, schema: object, data: unknown,
     ? (schema as { properties?: Record<string, { hint?: string }> }).properties?.[property]
     : (schema as { hint?: string });
   const value = property ? (data as Record<string, unknown>)[property] : data;
-  const shown = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value ?? null);
+  const shown = quote(value ?? null);
   const hint = KEYWORD_HINTS[error.keyword] ?? propertySchema?.hint ?? error.message ?? 'valid';
   return `invalid ${flag} ${shown}: must be ${hint}`;
 }

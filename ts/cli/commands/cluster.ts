@@ -15,6 +15,7 @@ import { existingKubeconfig, readClusterStatus, setupCluster, shutdownCluster, s
 import { UserError } from '../../errors.js';
 import { configureHosts } from '../../hosts/index.js';
 import { confirm, interruptSignal, playbookContext, reportRun, withContext, type GlobalArgs } from '../context.js';
+import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table, terminalText } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -37,11 +38,13 @@ const clusterOptions = builder<ClusterOptions>((y) =>
     .option('ha', { type: 'boolean', describe: 'Want a highly available control plane (3+ control-plane nodes)' })
     .option('active', { type: 'boolean', describe: 'Whether UPS power rules act on this cluster (--no-active: their shutdown, startup, wake and scale actions are cancelled and say why; notify still runs)', defaultDescription: 'true' })
     .option('default', { type: 'boolean', describe: 'Make this the default cluster: node add without --cluster puts the node in it' })
-    .option('priority', {
-      type: 'number',
-      describe: 'Power-on order between clusters: when startup or wake_on_lan rule actions of several clusters are due, the LOWER number goes first and the next waits until it is done (a rule’s --priority is the other way round: larger first)',
-      defaultDescription: '100',
-    }),
+    .option(
+      'priority',
+      decimalOption('priority', {
+        describe: 'Power-on order between clusters: when startup or wake_on_lan rule actions of several clusters are due, the LOWER number goes first and the next waits until it is done (a rule’s --priority is the other way round: larger first)',
+        defaultDescription: '100',
+      }),
+    ),
 );
 
 function changes(argv: ClusterOptions): ClusterUpdate {
@@ -72,7 +75,7 @@ const add = command<Args<ClusterOptions & { name: string; json?: boolean }>>({
       const cluster = addCluster(db, { name: argv.name, ...changes(argv) });
       if (argv.json) return printJson(cluster);
       print(`Added cluster ${cluster.name} (id ${cluster.id}), channel ${cluster.channel}`);
-    }),
+    }, { creates: true }),
 });
 
 const update = command<Args<ClusterOptions & { cluster: string; json?: boolean }>>({
@@ -330,7 +333,7 @@ const shutdownCommand = command<Args<ShutdownArgs>>({
       .option('graceful', { type: 'boolean', describe: 'Back up the datastore, cordon every node and drain the workers first' })
       .option('force', { type: 'boolean', describe: 'Stop and power off at once (workers still before the control plane)' })
       .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
-      .option('drain-timeout', { type: 'number', describe: 'Seconds each worker’s drain may take (graceful; 0: no drain)', defaultDescription: '120' })
+      .option('drain-timeout', decimalOption('drain-timeout', { describe: 'Seconds each worker’s drain may take (graceful; 0: no drain)', defaultDescription: '120' }))
       .option('json', { type: 'boolean', describe: 'Print the power sequence as JSON instead of Ansible’s output and a table' })
       .example('$0 cluster shutdown home --graceful', 'Everything off, in order, after asking')
       .example('$0 cluster shutdown home --force --yes', 'On battery, now'),

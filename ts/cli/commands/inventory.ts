@@ -1,27 +1,29 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { buildInventory, markInventory, writeYamlInventory } from '../../inventory/index.js';
+import { buildInventory, markInventory, toYamlInventory } from '../../inventory/index.js';
 import { projectRoot } from '../../paths.js';
 import { builder, command, group } from '../command.js';
 import { withContext, type GlobalArgs } from '../context.js';
-import { print, printJson } from '../output.js';
+import { print, printJson, writeOutputFile } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
 
-const exportCommand = command<Args<{ output: string }>>({
+const defaultOutput = path.join(projectRoot, 'inventories', 'generated', 'hosts.yml');
+
+const exportCommand = command<Args<{ output?: string }>>({
   command: 'export',
   describe: 'Write the fleet as a static YAML inventory',
-  builder: builder<Args<{ output: string }>>((y) =>
+  builder: builder<Args<{ output?: string }>>((y) =>
     y
-      .option('output', { type: 'string', alias: 'o', default: path.join('inventories', 'generated', 'hosts.yml'), describe: 'File to write' })
+      .option('output', { type: 'string', alias: 'o', nargs: 1, defaultDescription: 'inventories/generated/hosts.yml in the project', describe: 'File to write (its folder must exist)' })
       .example('$0 inventory export -o fleet.yml', 'Then: ansible-inventory -i fleet.yml --graph'),
   ),
   handler: (argv) =>
     withContext(argv, ({ db, dataDir }) => {
-      const file = path.resolve(path.isAbsolute(argv.output) ? argv.output : path.join(process.cwd(), argv.output));
-      mkdirSync(path.dirname(file), { recursive: true });
+      // mko's own default folder is made when missing; a folder the user names never is.
+      if (argv.output === undefined) mkdirSync(path.dirname(defaultOutput), { recursive: true });
       const inventory = buildInventory(db, { dataDir });
-      writeYamlInventory(inventory, file);
+      const file = writeOutputFile(argv.output ?? defaultOutput, toYamlInventory(inventory), argv.output === undefined ? 'the default output' : '-o');
       print(`Wrote ${path.relative(projectRoot, file).startsWith('..') ? file : path.relative(projectRoot, file)} (${Object.keys(inventory._meta.hostvars).length} hosts)`);
     }),
 });

@@ -4,6 +4,7 @@ import { registerLab, unregisterLab } from '../../lab/register.js';
 import { testSsh } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
+import { decimalOption } from '../numbers.js';
 import { print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -28,7 +29,7 @@ const up = command<Args<LabArgs & { nodes: number }>>({
   describe: 'Start a lab of real systemd hosts on this machine, register it as a cluster and onboard every node',
   builder: builder<Args<LabArgs & { nodes: number }>>((y) =>
     nameOption(y)
-      .option('nodes', { type: 'number', default: 5, describe: 'Number of hosts (3 control plane, the rest workers)' })
+      .option('nodes', decimalOption('nodes', { default: '5', describe: 'Number of hosts (3 control plane, the rest workers)' }))
       .example('$0 lab up', 'Five hosts: lab-n1 … lab-n5')
       .example('$0 lab up --nodes 3 --name mini', 'Three hosts in cluster mini'),
   ),
@@ -55,7 +56,7 @@ const up = command<Args<LabArgs & { nodes: number }>>({
       );
       print(`\nLab ${info.name} is up: cluster ${info.name}, bridge ${info.bridge} (${info.subnet}).`);
       if (run.results.some((r) => !r.ok)) process.exitCode = 2;
-    }),
+    }, { creates: true }),
 });
 
 const status = command<Args<LabArgs>>({

@@ -1,14 +1,13 @@
 import { openDb, codeVersion, migrate, pendingMigrations, schemaVersion } from '../../db/index.js';
-import { resolveDbPath } from '../../paths.js';
 import { builder, command, group } from '../command.js';
-import type { GlobalArgs } from '../context.js';
+import { existingDbPath, type GlobalArgs } from '../context.js';
 import { print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
 
 /** Migration commands open the database without migrating it, so they can look before they leap. */
 function withRawDb<T>(argv: GlobalArgs, fn: (db: ReturnType<typeof openDb>, file: string) => T): T {
-  const file = resolveDbPath(argv.db);
+  const file = existingDbPath(argv);
   const db = openDb(file, { migrate: false });
   try {
     return fn(db, file);

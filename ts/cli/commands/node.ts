@@ -1,13 +1,13 @@
-import { writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { UserError } from '../../errors.js';
+import { quote, UserError } from '../../errors.js';
 import { deleteNode, getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
 import { installNode, removeFromCluster, resetNodes } from '../../cluster/index.js';
 import { addNode, nodeInstructions, regenerateKey, removeKeyFiles, testSsh, type KeyType } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
 import { confirm, interruptSignal, playbookContext, reportRun, streamTo, withContext, type GlobalArgs } from '../context.js';
-import { details, print, printJson, table } from '../output.js';
+import { decimalOption } from '../numbers.js';
+import { details, print, printJson, table, writeOutputFile } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
 
@@ -16,7 +16,7 @@ function parseLabels(pairs: string[] | undefined): Record<string, string> | unde
   return Object.fromEntries(
     pairs.map((pair) => {
       const eq = pair.indexOf('=');
-      if (eq <= 0) throw new UserError(`invalid --label ${JSON.stringify(pair)}: must be key=value, e.g. --label rack=a`);
+      if (eq <= 0) throw new UserError(`invalid --label ${quote(pair)}: must be key=value, e.g. --label rack=a`);
       return [pair.slice(0, eq), pair.slice(eq + 1)];
     }),
   );
@@ -56,17 +56,17 @@ const add = command<Args<AddArgs>>({
       .option('hostname', { type: 'string', demandOption: true, describe: 'Node hostname (unique)' })
       .option('ip', { type: 'string', demandOption: true, describe: 'IPv4 or IPv6 address mko connects to' })
       .option('user', { type: 'string', demandOption: true, describe: 'SSH user on the node' })
-      .option('port', { type: 'number', describe: 'SSH port', defaultDescription: '22' })
+      .option('port', decimalOption('port', { describe: 'SSH port', defaultDescription: '22' }))
       .option('cluster', { type: 'string', describe: 'Cluster to put the node in', defaultDescription: 'the default cluster, if one is marked --default' })
       .option('role', { type: 'string', choices: ['control-plane', 'worker'] as const, describe: 'Role in the cluster', defaultDescription: 'worker' })
       .option('label', { type: 'string', array: true, describe: 'key=value label (repeatable)' })
       .option('mac', { type: 'string', describe: 'MAC address for Wake-on-LAN' })
       .option('wol', { type: 'boolean', describe: 'Enable Wake-on-LAN for this node' })
       .option('wol-broadcast', { type: 'string', describe: 'Directed broadcast address for magic packets' })
-      .option('wol-port', { type: 'number', describe: 'UDP port for magic packets', defaultDescription: '9' })
+      .option('wol-port', decimalOption('wol-port', { describe: 'UDP port for magic packets', defaultDescription: '9' }))
       .option('proxmox-host', { type: 'string', describe: 'Proxmox API host of a virtual node' })
       .option('proxmox-node', { type: 'string', describe: 'Proxmox node name that runs the VM' })
-      .option('vmid', { type: 'number', describe: 'Proxmox VM id' })
+      .option('vmid', decimalOption('vmid', { describe: 'Proxmox VM id' }))
       .option('generate-ssh-key', { type: 'boolean', default: true, describe: 'Generate a key pair for this node (--no-generate-ssh-key to use --ssh-key)' })
       .option('ssh-key', { type: 'string', describe: 'Existing private key to use with --no-generate-ssh-key' })
       .option('key-type', { type: 'string', choices: ['ed25519', 'rsa'] as const, default: 'ed25519' as const, describe: 'Key type (rsa is 4096 bits)' })
@@ -101,7 +101,7 @@ const add = command<Args<AddArgs>>({
       if (joinedDefault) print(`${node.hostname} joined the default cluster ${joinedDefault} as ${node.role} (no --cluster given; mko cluster unassign ${node.hostname} takes it out)`);
       print('');
       print(instructions);
-    }),
+    }, { creates: true }),
 });
 
 const list = command<Args<{ cluster?: string; role?: NodeRole; json?: boolean }>>({
@@ -165,6 +165,12 @@ const remove = command<Args<{ node: string; yes?: boolean; 'from-cluster'?: bool
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
+      // Forgetting a node runs no playbook: a --check or --force there would be silently ignored.
+      if (!argv['from-cluster']) {
+        for (const flag of ['check', 'force'] as const) {
+          if (argv[flag]) throw new UserError(`--${flag} applies to node remove --from-cluster only: without it the node is forgotten at once (drop --${flag}, or add --from-cluster)`);
+        }
+      }
       const n = getNode(ctx.db, argv.node);
       if (argv['from-cluster']) {
         if (!n.cluster) throw new UserError(`node ${n.hostname} is in no cluster: nothing to remove it from`);
@@ -211,7 +217,8 @@ const reset = command<Args<{ nodes: string[]; yes?: boolean; check?: boolean; fo
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      const names = argv.nodes.map(String);
+      // Every node must exist before anyone is asked to confirm wiping it.
+      const names = argv.nodes.map((ref) => getNode(ctx.db, String(ref)).hostname);
       if (!argv.yes && !argv.check) await confirm(`Remove MicroK8s and its data from ${names.join(', ')}?`, '--yes');
       reportRun(
         `reset of ${names.join(', ')}`,
@@ -300,12 +307,8 @@ const instructions = command<Args<{ node: string; output?: string }>>({
       .example('$0 node instructions pi1 -o pi1-setup.md', 'Markdown for pi1')),
   handler: (argv) =>
     withContext(argv, async ({ db }) => {
-      if (!argv.output) return print(await nodeInstructions(db, argv.node, 'text'));
-      const markdown = await nodeInstructions(db, argv.node, 'markdown');
-      const file = path.resolve(argv.output);
-      const temp = `${file}.tmp-${process.pid}`;
-      writeFileSync(temp, markdown);
-      renameSync(temp, file);
+      if (argv.output === undefined) return print(await nodeInstructions(db, argv.node, 'text'));
+      const file = writeOutputFile(argv.output, await nodeInstructions(db, argv.node, 'markdown'), '-o');
       print(`Wrote ${file}`);
     }),
 });

@@ -2,6 +2,7 @@ import { UserError } from '../../errors.js';
 import { getOperation, listOperations, OPERATION_STATUSES, type Operation, type OperationStatus } from '../../ops/index.js';
 import { builder, command, group } from '../command.js';
 import { withContext, type GlobalArgs } from '../context.js';
+import { decimalOption, decimalPositional } from '../numbers.js';
 import { details, print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -24,7 +25,7 @@ const list = command<Args<{ status?: OperationStatus; limit: number; json?: bool
   builder: builder<Args<{ status?: OperationStatus; limit: number; json?: boolean }>>((y) =>
     y
       .option('status', { type: 'string', choices: OPERATION_STATUSES })
-      .option('limit', { type: 'number', default: 20 })
+      .option('limit', decimalOption('limit', { default: '20', describe: 'At most this many' }))
       .option('json', { type: 'boolean' })
       .example('$0 operation list --status failed --limit 5', 'The last five failures'),
   ),
@@ -50,7 +51,7 @@ const show = command<Args<{ id: number; log?: boolean; json?: boolean }>>({
   describe: 'One operation with its per-host recap (--log prints the Ansible log)',
   builder: builder<Args<{ id: number; log?: boolean; json?: boolean }>>((y) =>
     y
-      .positional('id', { type: 'number', demandOption: true })
+      .positional('id', decimalPositional('id', { demandOption: true, describe: 'Operation id' }))
       .option('log', { type: 'boolean', describe: 'Print the full log' })
       .option('json', { type: 'boolean' })
       .example('$0 operation show 12 --log', 'What happened in operation 12'),

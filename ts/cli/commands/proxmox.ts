@@ -1,6 +1,6 @@
-import { insecureWarning, addProxmoxHost, listProxmoxHosts, nodesUsing, removeProxmoxHost } from '../../proxmox/index.js';
+import { insecureWarning, addProxmoxHost, listProxmoxHosts, nodesUsing, removableProxmoxHost, removeProxmoxHost } from '../../proxmox/index.js';
 import { builder, command, group } from '../command.js';
-import { withContext, type GlobalArgs } from '../context.js';
+import { confirm, withContext, type GlobalArgs } from '../context.js';
 import { print, printJson, table } from '../output.js';
 import { secretArg } from './wol.js';
 
@@ -34,7 +34,7 @@ const add = command<AddArgs>({
       if (host.insecure) process.stderr.write(`mko: warning: ${insecureWarning(host.name)}\n`);
       if (argv.json) return printJson(host);
       print(`Added Proxmox host ${host.name} (${host.url}), token ${host.tokenId}, TLS ${tlsText(host)}`);
-    }),
+    }, { creates: true }),
 });
 
 function tlsText(host: { caFile: string | null; insecure: boolean }): string {
@@ -54,17 +54,20 @@ const list = command<Args<{ json?: boolean }>>({
     }),
 });
 
-const remove = command<Args<{ name: string; force?: boolean }>>({
+const remove = command<Args<{ name: string; force?: boolean; yes?: boolean }>>({
   command: 'remove <name>',
   describe: 'Forget a Proxmox host and its token secret',
-  builder: builder<Args<{ name: string; force?: boolean }>>((y) =>
+  builder: builder<Args<{ name: string; force?: boolean; yes?: boolean }>>((y) =>
     y
       .positional('name', { type: 'string', demandOption: true })
       .option('force', { type: 'boolean', describe: 'Remove it even though nodes still name it' })
-      .example('$0 proxmox remove pve1', 'Forget pve1')),
+      .option('yes', { type: 'boolean', alias: 'y', describe: 'Do not ask for confirmation' })
+      .example('$0 proxmox remove pve1 --yes', 'Forget pve1')),
   handler: (argv) =>
-    withContext(argv, ({ db, dataDir }) => {
-      const host = removeProxmoxHost(db, dataDir, argv.name, { force: argv.force ?? false });
+    withContext(argv, async ({ db, dataDir }) => {
+      const found = removableProxmoxHost(db, argv.name, { force: argv.force ?? false });
+      if (!argv.yes) await confirm(`Remove Proxmox host ${found.name} and its token secret?`, '--yes');
+      const host = removeProxmoxHost(db, dataDir, found.name, { force: argv.force ?? false });
       print(`Removed Proxmox host ${host.name} and its token secret`);
     }),
 });

@@ -66,7 +66,7 @@ const run = command<Args<{ scenarios?: string[]; 'keep-lab'?: boolean; 'lab-name
         for (const r of results.filter((x) => x.error)) print(`${r.name}: ${r.error}`);
       }
       if (results.some((r) => r.error)) process.exitCode = 2;
-    });
+    }, { creates: true });
   },
 });
 

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { UserError } from '../../errors.js';
+import { quote, UserError } from '../../errors.js';
 import {
   ACTIONS,
   addUps,
@@ -31,9 +31,9 @@ import {
   type ServicesResult,
 } from '../../power/index.js';
 import { validate } from '../../validate/index.js';
-import { numberOrText } from '../../wol/index.js';
 import { builder, command, group } from '../command.js';
 import { confirm, interruptSignal, playbookContext, reportRun, streamTo, withContext, type GlobalArgs } from '../context.js';
+import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table } from '../output.js';
 import { secretArg } from './wol.js';
 
@@ -53,8 +53,8 @@ const listOptions = {
   limit: { type: 'integer', minimum: 1, maximum: 100000, hint: 'a whole number from 1 to 100000' },
 };
 
-function limitOf(value: string | undefined, fallback: number): number {
-  const { limit } = validate<{ limit: number }>({ type: 'object', properties: listOptions }, { limit: numberOrText(value ?? String(fallback)) }, { limit: '--limit' });
+function limitOf(value: number | undefined, fallback: number): number {
+  const { limit } = validate<{ limit: number }>({ type: 'object', properties: listOptions }, { limit: value ?? fallback }, { limit: '--limit' });
   return limit;
 }
 
@@ -65,7 +65,7 @@ type AddArgs = Args<{
   port?: string;
   description?: string;
   option?: string[];
-  'upsd-port'?: string;
+  'upsd-port'?: number;
   user?: string;
   password?: string;
   json?: boolean;
@@ -82,9 +82,10 @@ const add = command<AddArgs>({
       .option('port', { type: 'string', describe: "The driver's port", defaultDescription: 'auto' })
       .option('description', { type: 'string', describe: 'Free text' })
       .option('option', { type: 'string', array: true, describe: 'Further driver option key=value (repeatable), e.g. vendorid=0463' })
-      .option('upsd-port', { type: 'string', describe: "upsd's TCP port", defaultDescription: '3493' })
+      .option('upsd-port', decimalOption('upsd-port', { describe: "upsd's TCP port", defaultDescription: '3493' }))
       .option('user', { type: 'string', describe: 'upsmon secondary account on this upsd', defaultDescription: 'upsmon_secondary' })
-      .option('password', { type: 'string', describe: 'Its password (- reads it from stdin); stored as a secret, never shown. Made up when not given' })
+      // nargs 1 lets the value be "-" (stdin), which yargs otherwise takes for a positional.
+      .option('password', { type: 'string', nargs: 1, describe: 'Its password (- reads it from stdin); stored as a secret, never shown. Made up when not given' })
       .option('json', { type: 'boolean' })
       .example('$0 ups add rack1 --host pi1', 'A USB UPS on pi1 (usbhid-ups, port auto)')
       .example('echo "$PW" | $0 ups add nas --host nas1 --driver usbhid-ups --user monuser --password -', 'An existing upsd account, password from stdin')),
@@ -285,7 +286,7 @@ const restart = command<TargetArgs>({
     }),
 });
 
-type StartArgs = Args<{ interval: string; 'dead-time': string; 'sample-every': string; 'late-limit': string }>;
+type StartArgs = Args<{ interval: number; 'dead-time': number; 'sample-every': number; 'late-limit': number }>;
 const monitorSchema = {
   type: 'object',
   properties: {
@@ -301,16 +302,16 @@ const monitorStart = command<StartArgs>({
   describe: 'Run the UPS watcher in the foreground (for systemd): poll every UPS, detect events, run the rules',
   builder: builder<StartArgs>((y) =>
     y
-      .option('interval', { type: 'string', default: '1', describe: 'Seconds between polls' })
-      .option('dead-time', { type: 'string', default: '15', describe: 'Seconds without data before communication counts as lost (critical when on battery)' })
-      .option('sample-every', { type: 'string', default: '10', describe: 'Seconds between stored status samples (changes are always stored)' })
-      .option('late-limit', { type: 'string', default: '600', describe: 'At start, actions overdue by more than this many seconds are expired instead of run' })
+      .option('interval', decimalOption('interval', { default: '1', describe: 'Seconds between polls' }))
+      .option('dead-time', decimalOption('dead-time', { default: '15', describe: 'Seconds without data before communication counts as lost (critical when on battery)' }))
+      .option('sample-every', decimalOption('sample-every', { default: '10', describe: 'Seconds between stored status samples (changes are always stored)' }))
+      .option('late-limit', decimalOption('late-limit', { default: '600', describe: 'At start, actions overdue by more than this many seconds are expired instead of run' }))
       .example('$0 ups monitor start', 'Watch every UPS until stopped (SIGTERM, Ctrl-C or mko ups monitor stop)')),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
       const settings = validate<{ interval: number; deadTime: number; sampleEvery: number; lateLimit: number }>(
         monitorSchema,
-        { interval: numberOrText(argv.interval), deadTime: numberOrText(argv['dead-time']), sampleEvery: numberOrText(argv['sample-every']), lateLimit: numberOrText(argv['late-limit']) },
+        { interval: argv.interval, deadTime: argv['dead-time'], sampleEvery: argv['sample-every'], lateLimit: argv['late-limit'] },
         { interval: '--interval', deadTime: '--dead-time', sampleEvery: '--sample-every', lateLimit: '--late-limit' },
       );
       const controller = new AbortController();
@@ -372,14 +373,14 @@ const monitorStatusCommand = command<Args<{ json?: boolean }>>({
 
 const monitor = group('monitor', 'The UPS watcher', [monitorStart, monitorStop, monitorStatusCommand], ['$0 ups monitor status', 'Is the watcher running?']);
 
-type EventsArgs = Args<{ ups?: string; limit?: string; json?: boolean }>;
+type EventsArgs = Args<{ ups?: string; limit?: number; json?: boolean }>;
 const events = command<EventsArgs>({
   command: 'events',
   describe: 'What the watcher detected: power_loss, low_battery, critical_battery, power_restored, comm_lost, comm_restored',
   builder: builder<EventsArgs>((y) =>
     y
       .option('ups', { type: 'string', describe: 'Only this UPS' })
-      .option('limit', { type: 'string', describe: 'At most this many, newest first', defaultDescription: '20' })
+      .option('limit', decimalOption('limit', { describe: 'At most this many, newest first', defaultDescription: '20' }))
       .option('json', { type: 'boolean' })
       .example('$0 ups events --ups rack1 --limit 5', 'The last five events of rack1')),
   handler: (argv) =>
@@ -391,14 +392,14 @@ const events = command<EventsArgs>({
     }),
 });
 
-type HistoryArgs = Args<{ ups: string; limit?: string; json?: boolean }>;
+type HistoryArgs = Args<{ ups: string; limit?: number; json?: boolean }>;
 const history = command<HistoryArgs>({
   command: 'history <ups>',
   describe: "A UPS's sampled status history (one sample per period, plus every change)",
   builder: builder<HistoryArgs>((y) =>
     y
       .positional('ups', { type: 'string', demandOption: true })
-      .option('limit', { type: 'string', describe: 'At most this many, newest first', defaultDescription: '20' })
+      .option('limit', decimalOption('limit', { describe: 'At most this many, newest first', defaultDescription: '20' }))
       .option('json', { type: 'boolean' })
       .example('$0 ups history rack1', 'The last samples of rack1')),
   handler: (argv) =>
@@ -410,7 +411,7 @@ const history = command<HistoryArgs>({
 });
 
 const ACTION_STATUSES: ActionStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'expired', 'interrupted'];
-type ActionsArgs = Args<{ status?: string; rule?: string; limit?: string; json?: boolean }>;
+type ActionsArgs = Args<{ status?: string; rule?: string; limit?: number; json?: boolean }>;
 const actions = command<ActionsArgs>({
   command: 'actions',
   describe: 'Actions the rules scheduled, ran, or cancelled (with the event that caused each and its operation)',
@@ -418,13 +419,13 @@ const actions = command<ActionsArgs>({
     y
       .option('status', { type: 'string', describe: ACTION_STATUSES.join('|') })
       .option('rule', { type: 'string', describe: 'Only this rule' })
-      .option('limit', { type: 'string', defaultDescription: '20' })
+      .option('limit', decimalOption('limit', { defaultDescription: '20' }))
       .option('json', { type: 'boolean' })
       .example('$0 ups actions --status cancelled', 'Actions power coming back cancelled')),
   handler: (argv) =>
     withContext(argv, ({ db }) => {
       if (argv.status !== undefined && !ACTION_STATUSES.includes(argv.status as ActionStatus)) {
-        throw new UserError(`invalid --status ${JSON.stringify(argv.status)}: must be one of ${ACTION_STATUSES.join(', ')}`);
+        throw new UserError(`invalid --status ${quote(argv.status)}: must be one of ${ACTION_STATUSES.join(', ')}`);
       }
       const rows = listActions(db, {
         ...(argv.status !== undefined ? { status: argv.status as ActionStatus } : {}),
@@ -452,13 +453,13 @@ type CreateArgs = Args<{
   event: string;
   action: string;
   name?: string;
-  'battery-threshold'?: string;
-  'action-delay'?: string;
-  priority?: string;
+  'battery-threshold'?: number;
+  'action-delay'?: number;
+  priority?: number;
   workloads?: string;
   command?: string;
-  'command-timeout'?: string;
-  'drain-timeout'?: string;
+  'command-timeout'?: number;
+  'drain-timeout'?: number;
   disabled?: boolean;
   json?: boolean;
 }>;
@@ -492,13 +493,13 @@ const rulesCreate = command<CreateArgs>({
       .positional('event', { type: 'string', demandOption: true })
       .positional('action', { type: 'string', demandOption: true })
       .option('name', { type: 'string', describe: 'Rule name', defaultDescription: '<ups>-<event>-<action>' })
-      .option('battery-threshold', { type: 'string', describe: 'low_battery: fire at this charge (%) or under; without it, when the UPS says LB' })
-      .option('action-delay', { type: 'string', describe: 'Seconds to wait first; power coming back in the meantime cancels it', defaultDescription: '0' })
-      .option('priority', { type: 'string', describe: 'Larger runs first when several actions for one cluster are due (a cluster’s --priority is the other way round: lower powers on first)', defaultDescription: '0' })
+      .option('battery-threshold', decimalOption('battery-threshold', { describe: 'low_battery: fire at this charge (%) or under; without it, when the UPS says LB' }))
+      .option('action-delay', decimalOption('action-delay', { describe: 'Seconds to wait first; power coming back in the meantime cancels it', defaultDescription: '0' }))
+      .option('priority', decimalOption('priority', { describe: 'Larger runs first when several actions for one cluster are due (a cluster’s --priority is the other way round: lower powers on first)', defaultDescription: '0' }))
       .option('workloads', { type: 'string', describe: 'scale_down/scale_up: namespace/deployment or namespace/kind/name, comma-separated' })
       .option('command', { type: 'string', describe: 'notify: shell command; gets MKO_EVENT, MKO_UPS, MKO_CLUSTER, MKO_CHARGE, MKO_RUNTIME, MKO_STATUS ...' })
-      .option('command-timeout', { type: 'string', describe: 'notify: seconds before the command is stopped', defaultDescription: '60' })
-      .option('drain-timeout', { type: 'string', describe: 'graceful_shutdown: seconds each node drain may take' })
+      .option('command-timeout', decimalOption('command-timeout', { describe: 'notify: seconds before the command is stopped', defaultDescription: '60' }))
+      .option('drain-timeout', decimalOption('drain-timeout', { describe: 'graceful_shutdown: seconds each node drain may take' }))
       .option('disabled', { type: 'boolean', describe: 'Create it disabled' })
       .option('json', { type: 'boolean' })
       .example('$0 ups rules create rack1 home power_loss graceful_shutdown --action-delay 120 --name home-off', 'Shut home down after 2 minutes on battery')

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { UserError } from '../../errors.js';
+import { quote, UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
 import {
   collectMacs,
@@ -18,6 +18,7 @@ import {
 } from '../../wol/index.js';
 import { builder, command, group } from '../command.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
+import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
@@ -54,13 +55,13 @@ type ConfigureArgs = Args<{
   node: string;
   mac?: string;
   broadcast?: string;
-  port?: string;
+  port?: number;
   method?: string;
   secureon?: string;
   'clear-secureon'?: boolean;
   'proxmox-host'?: string;
   'proxmox-node'?: string;
-  vmid?: string;
+  vmid?: number;
   json?: boolean;
 }>;
 
@@ -72,14 +73,14 @@ const configure = command<ConfigureArgs>({
       .positional('node', { type: 'string', demandOption: true, describe: 'Node id or hostname' })
       .option('mac', { type: 'string', describe: 'MAC of the NIC that wakes it' })
       .option('broadcast', { type: 'string', describe: "Directed broadcast address of the node's subnet, e.g. 192.168.1.255" })
-      .option('port', { type: 'string', describe: 'UDP port of the magic packet', defaultDescription: '9' })
+      .option('port', decimalOption('port', { describe: 'UDP port of the magic packet', defaultDescription: '9' }))
       .option('method', { type: 'string', describe: 'ethernet (magic packet), proxmox (start the VM) or rtc (RTC alarm)' })
       // nargs 1 lets the value be "-" (stdin), which yargs otherwise takes for a positional.
       .option('secureon', { type: 'string', nargs: 1, describe: 'SecureOn password, 4 or 6 hex bytes (- reads it from stdin); stored as a secret' })
       .option('clear-secureon', { type: 'boolean', describe: 'Forget the SecureOn password' })
       .option('proxmox-host', { type: 'string', describe: 'Proxmox host (as added with mko proxmox add) that runs the VM' })
       .option('proxmox-node', { type: 'string', describe: 'Proxmox node name that runs the VM' })
-      .option('vmid', { type: 'string', describe: 'Proxmox VM id' })
+      .option('vmid', decimalOption('vmid', { describe: 'Proxmox VM id' }))
       .option('json', { type: 'boolean' })
       .example('$0 wol configure pi4 --mac 2c:cf:67:00:00:04 --broadcast 192.168.1.255', 'Wake pi4 by magic packet')
       .example('$0 wol configure vm1 --method proxmox --proxmox-host pve1 --proxmox-node pve1 --vmid 101', 'Start vm1 through Proxmox')
@@ -176,7 +177,7 @@ const collectMac = command<CollectArgs>({
   handler: (argv) =>
     withContext(argv, async (ctx) => {
       if (!['auto', 'hardware', 'facts'].includes(argv.source)) {
-        throw new UserError(`invalid --source ${JSON.stringify(argv.source)}: must be auto, hardware or facts`);
+        throw new UserError(`invalid --source ${quote(argv.source)}: must be auto, hardware or facts`);
       }
       const onOutput = streamTo(argv.json);
       const result = await collectMacs(ctx.db, argv.target, {
@@ -260,15 +261,15 @@ function printWake(result: WakeResult, json: boolean | undefined, strict: boolea
   if (bad.length > 0 || !result.ok) process.exitCode = 2;
 }
 
-type WakeFlags = { retries?: string; delay?: string; wait?: boolean; timeout?: string; json?: boolean };
+type WakeFlags = { retries?: number; delay?: number; wait?: boolean; timeout?: number; json?: boolean };
 type WakeNodeArgs = Args<WakeFlags & { node: string }>;
 type WakeClusterArgs = Args<WakeFlags & { cluster: string }>;
 const wakeOptions = (y: Argv<GlobalArgs>) =>
   y
-    .option('retries', { type: 'string', describe: 'Extra magic packets after the first', defaultDescription: '2' })
-    .option('delay', { type: 'string', describe: 'Seconds between packets', defaultDescription: '1' })
+    .option('retries', decimalOption('retries', { describe: 'Extra magic packets after the first', defaultDescription: '2' }))
+    .option('delay', decimalOption('delay', { describe: 'Seconds between packets', defaultDescription: '1' }))
     .option('wait', { type: 'boolean', describe: 'Wait until each node answers SSH, and say how long it took' })
-    .option('timeout', { type: 'string', describe: 'With --wait: seconds before a node counts as failed', defaultDescription: '180' })
+    .option('timeout', decimalOption('timeout', { describe: 'With --wait: seconds before a node counts as failed', defaultDescription: '180' }))
     .option('json', { type: 'boolean' });
 
 function wakeArgs(argv: WakeFlags, dataDir: string, json: boolean | undefined): WakeOptions {
@@ -309,14 +310,14 @@ const wakeClusterCommand = command<WakeClusterArgs>({
     }),
 });
 
-type RtcArgs = Args<{ node: string; in: string; json?: boolean }>;
+type RtcArgs = Args<{ node: string; in: number; json?: boolean }>;
 const rtcAlarm = command<RtcArgs>({
   command: 'rtc-alarm <node>',
   describe: "Set a node's RTC wake alarm before a planned power-off, so it boots again by itself",
   builder: builder<RtcArgs>((y) =>
     y
       .positional('node', { type: 'string', demandOption: true, describe: 'Node id or hostname' })
-      .option('in', { type: 'string', demandOption: true, describe: 'Seconds from now' })
+      .option('in', decimalOption('in', { demandOption: true, describe: 'Seconds from now' }))
       .option('json', { type: 'boolean' })
       .example('$0 wol rtc-alarm pi4 --in 3600', 'pi4 boots in an hour (power it off now)')),
   handler: (argv) =>
