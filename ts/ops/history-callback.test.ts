@@ -127,6 +127,8 @@ describe('mko.fleet.history callback with a real ansible-playbook', () => {
       playbook: path.join(dir, 'succeed.yml'),
     });
     expect(op.pid).toBeGreaterThan(0);
+    // The recorder is stored with its start, as mko stores its own: a reused PID is not it.
+    expect(op.pid_start).toMatch(new RegExp(`^${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:\\d+$`));
     expect(op.started_at).toMatch(ISO_UTC_MS);
     expect(op.finished_at).toMatch(ISO_UTC_MS);
     expect(JSON.parse(op.recap)).toEqual({

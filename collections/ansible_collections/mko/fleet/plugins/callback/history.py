@@ -100,6 +100,21 @@ def utc_now():
     return now.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (now.microsecond // 1000)
 
 
+def process_start(pid):
+    """'<boot id>:<start in clock ticks>' as mko's ts/ops/process-identity.ts writes it, or None."""
+    try:
+        with open('/proc/sys/kernel/random/boot_id', encoding='ascii') as handle:
+            boot = handle.read().strip()
+        with open('/proc/%d/stat' % pid, encoding='utf-8', errors='replace') as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    # Field 2 (the command, in parentheses) may hold spaces; field 22 is the 20th after it.
+    fields = stat[stat.rfind(')') + 2:].split(' ')
+    ticks = fields[19] if len(fields) > 19 else ''
+    return '%s:%s' % (boot, ticks) if ticks.isdigit() else None
+
+
 def _redact_structure(data):
     if isinstance(data, dict):
         return {k: (REDACTED if SECRET_KEY.search(str(k)) else _redact_structure(v)) for k, v in data.items()}
@@ -291,11 +306,22 @@ class CallbackModule(CallbackBase):
             return
         limit = context.CLIARGS.get('subset') or ''
         self._target_from_limit = bool(limit)
-        cursor = self._conn.execute(
-            'INSERT INTO operations (kind, source, status, playbook, args, target, pid, started_at)'
-            " VALUES ('playbook', 'ansible', 'running', ?, ?, ?, ?, ?)",
-            (self._relative(playbook_path), json.dumps(redact_argv(sys.argv)), limit, os.getpid(), utc_now()),
-        )
+        values = (self._relative(playbook_path), json.dumps(redact_argv(sys.argv)), limit, os.getpid(), utc_now())
+        try:
+            # pid_start (migration 7) tells this process apart from a later one with the same PID.
+            cursor = self._conn.execute(
+                'INSERT INTO operations (kind, source, status, playbook, args, target, pid, started_at, pid_start)'
+                " VALUES ('playbook', 'ansible', 'running', ?, ?, ?, ?, ?, ?)",
+                values + (process_start(os.getpid()),),
+            )
+        except sqlite3.OperationalError as error:
+            if 'pid_start' not in str(error):
+                raise
+            cursor = self._conn.execute(
+                'INSERT INTO operations (kind, source, status, playbook, args, target, pid, started_at)'
+                " VALUES ('playbook', 'ansible', 'running', ?, ?, ?, ?, ?)",
+                values,
+            )
         self._operation_id = cursor.lastrowid
         self._last_flush = time.monotonic()
         atexit.register(self._at_exit)
