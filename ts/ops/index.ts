@@ -3,4 +3,4 @@ export { exitMeaning, parseRecap } from './recap.js';
 export { redactArgs, scrub, REDACTED } from './redact.js';
 export { runPlaybook, type PlaybookRun, type PlaybookResult } from './runner.js';
 export { makeRunDir, runDirFor, sweepRunDir } from './run-dir.js';
-export { processStart } from './process-identity.js';
+export { ownStart, processStart } from './process-identity.js';

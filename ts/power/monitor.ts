@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
-import { isAlive } from '../ops/index.js';
+import { isAlive, ownStart } from '../ops/index.js';
 import { FleetActionRunner } from './actions.js';
 import type { ResumeReport } from './engine.js';
 import { actionsWithStatus, getWatchState } from './store.js';
@@ -12,6 +12,8 @@ import { Watcher, type WatcherOptions } from './watcher.js';
 
 export interface MonitorInfo {
   pid: number;
+  /** The watcher's start (ts/ops/process-identity.ts): a later process with its PID is not it. */
+  pidStart?: string | null;
   startedAt: string;
   dbPath: string;
   intervalMs: number;
@@ -25,7 +27,7 @@ export function runningMonitor(dbPath: string): MonitorInfo | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const info = JSON.parse(readFileSync(file, 'utf8')) as MonitorInfo;
-    return typeof info.pid === 'number' && isAlive(info.pid) ? info : undefined;
+    return typeof info.pid === 'number' && isAlive(info.pid, info.pidStart) ? info : undefined;
   } catch {
     return undefined;
   }
@@ -48,7 +50,7 @@ export async function runMonitor(options: MonitorOptions): Promise<void> {
   const other = runningMonitor(dbPath);
   if (other) throw new UserError(`a UPS monitor already runs on ${dbPath} (pid ${other.pid}, since ${other.startedAt}): mko ups monitor stop`);
   const file = pidFileFor(dbPath);
-  const info: MonitorInfo = { pid: process.pid, startedAt: new Date().toISOString(), dbPath, intervalMs: settings.intervalMs ?? 1000 };
+  const info: MonitorInfo = { pid: process.pid, pidStart: ownStart, startedAt: new Date().toISOString(), dbPath, intervalMs: settings.intervalMs ?? 1000 };
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, `${JSON.stringify(info)}\n`, { mode: 0o600 });
   renameSync(temp, file);
@@ -72,7 +74,7 @@ export async function stopMonitor(dbPath: string, timeoutMs = 20_000): Promise<M
   if (!info) return undefined;
   process.kill(info.pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(info.pid)) {
+  while (isAlive(info.pid, info.pidStart)) {
     if (Date.now() > deadline) throw new UserError(`the UPS monitor (pid ${info.pid}) did not stop within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

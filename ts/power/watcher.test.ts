@@ -1,7 +1,7 @@
 // End to end on this machine: the watcher polls a real upsd (dummy-ups driver, .dev file) over
 // real TCP, stores into a real SQLite file, and the rules run real notify commands. The UPS's
 // state changes by rewriting the .dev file; the driver and upsd are stopped and started for real.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -193,6 +193,22 @@ describe.skipIf(!isRoot)('mko ups monitor, as a process', () => {
     children.push(child);
     return child;
   }
+
+  it('a PID file whose PID now belongs to another process is stale: status says not running, stop signals nothing', async () => {
+    // A process that got the watcher's PID after a reboot: same PID, another start.
+    const stranger = execa('sleep', ['60']);
+    children.push(stranger);
+    const pid = stranger.pid ?? 0;
+    writeFileSync(`${dbPath}.ups-monitor.pid`, JSON.stringify({ pid, pidStart: 'another-boot:1', startedAt: new Date().toISOString(), dbPath, intervalMs: 1000 }));
+    expect((await run('ups', 'monitor', 'status')).stdout).toMatch(/^running: +no$/m);
+    const stop = await run('ups', 'monitor', 'stop');
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    await sleep(300);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    stranger.kill('SIGTERM');
+    await stranger.catch(() => undefined);
+    rmSync(`${dbPath}.ups-monitor.pid`, { force: true });
+  });
 
   it('restarting the watcher in the middle of a delay does not lose the pending action', async () => {
     const out = path.join(dir, 'fired');
