@@ -1,5 +1,6 @@
 export { findByRef } from './lookup.js';
-export { openDb, type Db, type OpenOptions } from './open.js';
+export { BUSY_TIMEOUT_MS, openDb, type Db, type OpenOptions } from './open.js';
+export { writeTransaction } from './transaction.js';
 export {
   codeVersion,
   loadMigrations,

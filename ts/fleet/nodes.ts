@@ -1,4 +1,4 @@
-import { findByRef, type Db } from '../db/index.js';
+import { findByRef, writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
 import { findCluster, getCluster } from './clusters.js';
@@ -127,7 +127,7 @@ export interface KeyRecord {
 }
 
 export function insertNode(db: Db, input: NodeInput, key: KeyRecord | null): FleetNode {
-  return db.transaction(() => {
+  return writeTransaction(db, () => {
     assertNodeInsertable(db, input);
     const clusterId = input.cluster ? getCluster(db, input.cluster).id : null;
     const result = db
@@ -160,7 +160,7 @@ export function insertNode(db: Db, input: NodeInput, key: KeyRecord | null): Fle
         proxmoxVmid: input.proxmoxVmid ?? null,
       });
     return getNode(db, Number(result.lastInsertRowid));
-  })();
+  });
 }
 
 export function deleteNode(db: Db, id: number): void {
@@ -170,7 +170,7 @@ export function deleteNode(db: Db, id: number): void {
 /** Put a node in a cluster with a role, or take it out (cluster null). */
 export function assignNode(db: Db, nodeRef: string, clusterRef: string | null, role?: NodeRole): FleetNode {
   if (role !== undefined) validate(nodeSchema.properties.role, role, { '': '--role' });
-  return db.transaction(() => {
+  return writeTransaction(db, () => {
     const node = getNode(db, nodeRef);
     const clusterId = clusterRef === null ? null : getCluster(db, clusterRef).id;
     db.prepare(
@@ -178,7 +178,7 @@ export function assignNode(db: Db, nodeRef: string, clusterRef: string | null, r
        WHERE id = @id`,
     ).run({ id: node.id, clusterId, role: role ?? node.role });
     return getNode(db, node.id);
-  })();
+  });
 }
 
 export function updateNodeKey(db: Db, id: number, key: KeyRecord): void {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import {
   addCluster,
   deleteNode,
@@ -116,10 +116,10 @@ export function unregisterLab(db: Db, name: string): { cluster: boolean; nodes: 
   const cluster = findCluster(db, name);
   const isLabHost = (hostname: string): boolean => hostname.startsWith(`${name}-n`) && /^\d+$/.test(hostname.slice(name.length + 2));
   const nodes = listNodes(db).filter((n) => (cluster && n.cluster === cluster.name) || (n.labels['lab'] === name && isLabHost(n.hostname)));
-  db.transaction(() => {
+  writeTransaction(db, () => {
     for (const node of nodes) deleteNode(db, node.id);
     if (cluster) removeCluster(db, cluster.name);
-  })();
+  });
   for (const node of nodes) if (node.sshKeyPath) removeKeyFiles(node.sshKeyPath);
   return { cluster: !!cluster, nodes: nodes.length };
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
@@ -152,6 +152,6 @@ export function markInterrupted(db: Db): number {
        finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
      WHERE id = ? AND status = 'running'`,
   );
-  db.transaction(() => dead.forEach((op) => mark.run(op.id)))();
+  writeTransaction(db, () => dead.forEach((op) => mark.run(op.id)));
   return dead.length;
 }
