@@ -1,5 +1,6 @@
 export { findByRef } from './lookup.js';
 export { BUSY_TIMEOUT_MS, openDb, type Db, type OpenOptions } from './open.js';
+export { nodeSecretHandles, SECRET_COLUMNS } from './secret-handles.js';
 export { writeTransaction } from './transaction.js';
 export {
   codeVersion,

@@ -1,5 +1,6 @@
-import { findByRef, writeTransaction, type Db } from '../db/index.js';
+import { findByRef, nodeSecretHandles, writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
+import { deleteSecrets } from '../secrets/index.js';
 import { field, validate } from '../validate/index.js';
 import { findCluster, getCluster } from './clusters.js';
 import { SELECT_NODES, toNode, type FleetNode, type KeyStatus, type NodeRole, type NodeRow } from './rows.js';
@@ -163,8 +164,21 @@ export function insertNode(db: Db, input: NodeInput, key: KeyRecord | null): Fle
   });
 }
 
-export function deleteNode(db: Db, id: number): void {
-  db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
+/**
+ * Delete a node's row; its Wake-on-LAN settings and its UPS go with it (foreign keys). Returns the
+ * secret handles those rows held, for deleteSecrets once the transaction is committed.
+ */
+export function deleteNodeRows(db: Db, id: number): string[] {
+  return writeTransaction(db, () => {
+    const handles = nodeSecretHandles(db, id);
+    db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
+    return handles;
+  });
+}
+
+/** Forget a node: its rows, then the secrets they held (SecureOn password, UPS passwords). */
+export function deleteNode(db: Db, dataDir: string, id: number): void {
+  deleteSecrets(dataDir, deleteNodeRows(db, id));
 }
 
 /** Put a node in a cluster with a role, or take it out (cluster null). */

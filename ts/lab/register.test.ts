@@ -37,16 +37,16 @@ afterEach(() => {
 
 describe('unregisterLab', () => {
   it("removes the lab's cluster, its members and its hosts taken out of the cluster; nothing else, not even a node labelled lab=<name>", () => {
-    expect(unregisterLab(db, 'drl')).toEqual({ cluster: true, nodes: 3 });
+    expect(unregisterLab(db, dir, 'drl')).toEqual({ cluster: true, nodes: 3 });
     expect(findCluster(db, 'drl')).toBeUndefined();
     expect(listNodes(db).map((n) => n.hostname).sort()).toEqual(['other-lab-n1', 'pi-1', 'pi-7', 'spare']);
     expect(findCluster(db, 'home')).toBeDefined();
   });
 
   it('removes lab nodes whose cluster is already gone, and is a no-op the second time', () => {
-    unregisterLab(db, 'drl');
+    unregisterLab(db, dir, 'drl');
     node({ hostname: 'drl-n9', address: '10.213.1.19', labels: { lab: 'drl' } });
-    expect(unregisterLab(db, 'drl')).toEqual({ cluster: false, nodes: 1 });
-    expect(unregisterLab(db, 'drl')).toEqual({ cluster: false, nodes: 0 });
+    expect(unregisterLab(db, dir, 'drl')).toEqual({ cluster: false, nodes: 1 });
+    expect(unregisterLab(db, dir, 'drl')).toEqual({ cluster: false, nodes: 0 });
   });
 });

@@ -139,18 +139,23 @@ export interface NodeWolColumns {
   vmid: number | null;
 }
 
-/** Write a node's whole Wake-on-LAN configuration in one transaction. */
+/**
+ * Write a node's whole Wake-on-LAN configuration in one transaction. `secureonSecret` undefined
+ * keeps the stored handle. Returns the handle stored before, read in the same transaction.
+ */
 export function saveWolConfig(
   db: Db,
   nodeId: number,
   columns: NodeWolColumns,
-  config: { method: WolMethod; secureonSecret: string | null },
-): void {
+  config: { method: WolMethod; secureonSecret: string | null | undefined },
+): string | null {
   const s = prepared(db);
-  writeTransaction(db, () => {
+  return writeTransaction(db, () => {
+    const before = getWolSettings(db, nodeId).secureonSecret;
     s.nodeWol.run({ nodeId, ...columns });
     s.ensure.run(nodeId);
-    s.config.run({ nodeId, ...config });
+    s.config.run({ nodeId, method: config.method, secureonSecret: config.secureonSecret === undefined ? before : config.secureonSecret });
+    return before;
   });
 }
 
