@@ -109,6 +109,7 @@ function lock(dataDir: string): () => void {
 export interface SecretsWriter {
   /** Store a secret, on disk before this returns; returns the handle to keep in the database. */
   put(kind: SecretKind, value: string): string;
+  /** Forget secrets (saved when the lock is released). */
   delete(...handles: (string | null | undefined)[]): void;
   /**
    * Drop the secrets of one kind that no row points at (e.g. left by a command killed between
@@ -131,17 +132,22 @@ export function withSecrets<T>(dataDir: string, change: (secrets: SecretsWriter)
   const release = lock(dataDir);
   try {
     const data = load(dataDir);
+    // Deletions are saved once, at the end; a stored secret at once, before its row is committed.
+    let unsaved = false;
     const writer: SecretsWriter = {
       put(kind, value) {
         const handle = `${kind}:${randomUUID()}`;
         data.secrets[handle] = { kind, value, createdAt: new Date().toISOString() };
         save(dataDir, data);
+        unsaved = false;
         return handle;
       },
       delete(...handles) {
-        const present = handles.filter((h): h is string => typeof h === 'string' && h in data.secrets);
-        for (const handle of present) delete data.secrets[handle];
-        if (present.length > 0) save(dataDir, data);
+        for (const handle of handles) {
+          if (typeof handle !== 'string' || !(handle in data.secrets)) continue;
+          delete data.secrets[handle];
+          unsaved = true;
+        }
       },
       prune(kind, inUse) {
         const stale = Object.entries(data.secrets).filter(([handle, entry]) => entry.kind === kind && !inUse.has(handle));
@@ -154,6 +160,8 @@ export function withSecrets<T>(dataDir: string, change: (secrets: SecretsWriter)
       return change(writer);
     } finally {
       held.delete(key);
+      // Also when `change` failed: it may have taken back a secret whose row never got in.
+      if (unsaved) save(dataDir, data);
     }
   } finally {
     release();
