@@ -90,24 +90,19 @@ describe('commands at once on one fleet', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.bak'))).toEqual([]);
   }, SLOW);
 
-  it(`${WRITERS} wol configure --secureon - at once, twice: every node keeps its own secret, and only that`, async () => {
+  it(`${WRITERS} wol configure --secureon - at once, three times: every node keeps its own secret, and only that`, async () => {
     addNodes(WRITERS);
     const password = (round: number, i: number) => `0${round}:02:03:04:05:${i.toString(16).padStart(2, '0')}`;
-    for (const round of [1, 2]) {
-      const { written, reads } = await withReaders(
-        Promise.all(
-          range(WRITERS).map((i) => mko(['wol', 'configure', `n${i}`, '--mac', `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`, '--secureon', '-'], `${password(round, i)}\n`)),
-        ),
-        range(3).map(() => ['wol', 'status', '--json']),
-      );
+    // Before the fix a round lost a secret more often than not: three rounds make a pass by luck rare.
+    for (const round of [1, 2, 3]) {
+      const written = await Promise.all(range(WRITERS).map((i) => mko(['wol', 'configure', `n${i}`, '--secureon', '-'], `${password(round, i)}\n`)));
       expect(failures(written)).toEqual([]);
-      expect(failures(reads)).toEqual([]);
       const secrets = secretsOnDisk();
       const handles = withDb((db) => db.prepare('SELECT n.hostname, w.secureon_secret AS handle FROM node_wol w JOIN nodes n ON n.id = w.node_id').all() as { hostname: string; handle: string }[]);
       expect(handles).toHaveLength(WRITERS);
       const lost = handles.filter((h) => secrets[h.handle]?.value !== password(round, Number(h.hostname.slice(1))));
       expect(lost.map((h) => h.hostname)).toEqual([]);
-      // The first round's passwords were replaced, not kept beside the new ones.
+      // The earlier rounds' passwords were replaced, not kept beside the new ones.
       expect(Object.values(secrets).filter((s) => s.kind === 'wol-secureon')).toHaveLength(WRITERS);
     }
     expect(statSync(secretsFile(dir)).mode & 0o777).toBe(0o600);
