@@ -81,6 +81,17 @@ describe('commands at once on one fleet', () => {
     expect(readdirSync(path.join(dir, 'keys')).filter((f) => f.endsWith('.pub'))).toHaveLength(WRITERS);
   }, SLOW);
 
+  it('node add of one hostname 10 times at once: one wins, and its key file is the one its row names', async () => {
+    withDb(() => undefined);
+    const results = await Promise.all(range(10).map((i) => mko(['node', 'add', '--hostname', 'twin', '--ip', `10.9.1.${i}`, '--user', 'mko'])));
+    expect(results.filter((r) => r.exitCode === 0)).toHaveLength(1);
+    for (const loser of results.filter((r) => r.exitCode !== 0)) expect(String(loser.stderr)).toMatch(/^mko: node twin already exists/);
+    const row = withDb((db) => db.prepare("SELECT ssh_key_path, ssh_key_fingerprint FROM nodes WHERE hostname = 'twin'").get() as { ssh_key_path: string; ssh_key_fingerprint: string });
+    const listed = await execa('ssh-keygen', ['-l', '-E', 'sha256', '-f', row.ssh_key_path], { reject: false });
+    expect(listed.stdout).toContain(row.ssh_key_fingerprint);
+    expect(readdirSync(path.join(dir, 'keys')).sort()).toEqual(['twin_ed25519', 'twin_ed25519.pub']);
+  }, SLOW);
+
   it(`${WRITERS} cluster add at once on a database that does not exist yet: migrated once, every cluster there`, async () => {
     const results = await Promise.all(range(WRITERS).map((i) => mko(['cluster', 'add', `c${i}`])));
     expect(failures(results)).toEqual([]);
