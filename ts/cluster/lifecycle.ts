@@ -1,7 +1,7 @@
 // Cluster lifecycle operations: each one playbook run, recorded as one operation.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { assignNode, getCluster, getNode, listNodes, updateCluster, type Cluster, type FleetNode } from '../fleet/index.js';
 import { runForHostReports } from '../hardware/host-reports.js';
@@ -100,7 +100,7 @@ export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): P
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(ctx.env ? { env: ctx.env } : {}),
   });
-  db.transaction(() => {
+  writeTransaction(db, () => {
     for (const file of files) {
       const node = nodes.find((n) => n.hostname === file.host);
       if (!node) continue;
@@ -116,7 +116,7 @@ export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): P
         saveStatus(db, node.id, result.operationId, { reachable: file.status !== 'unreachable', problem: file.reason });
       }
     }
-  })();
+  });
   return { operationId: result.operationId, statuses: clusterStatuses(db, cluster.id) };
 }
 

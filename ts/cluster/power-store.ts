@@ -1,6 +1,6 @@
 // The cluster_power_runs and cluster_power_steps tables: each shutdown's and startup's power
 // sequence, per node, linked to the operation that ran it.
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 
 export type PowerKind = 'shutdown' | 'startup';
 export type ShutdownMode = 'graceful' | 'force';
@@ -88,7 +88,7 @@ const flag = (value: boolean | null): number | null => (value === null ? null : 
 
 /** Store a run and its steps (replacing what was stored for the operation), in one transaction. */
 export function savePowerRun(db: Db, run: PowerRun): void {
-  db.transaction(() => {
+  writeTransaction(db, () => {
     db.prepare('DELETE FROM cluster_power_runs WHERE operation_id = ?').run(run.operationId);
     db.prepare(
       `INSERT INTO cluster_power_runs (operation_id, cluster_id, kind, mode, check_mode, began_at, finished_at, ready_at, ready_seconds,
@@ -137,7 +137,7 @@ export function savePowerRun(db: Db, run: PowerRun): void {
         detail: s.detail,
       });
     }
-  })();
+  });
 }
 
 const toStep = (r: StepRow): PowerStep => ({

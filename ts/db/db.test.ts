@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
 import { migrationsDir, projectRoot } from '../paths.js';
 import { dumpDb } from '../test-support/db-dump.js';
-import { codeVersion, migrate, openDb, schemaVersion, type Db } from './index.js';
+import { codeVersion, migrate, openDb, schemaVersion, SECRET_COLUMNS, type Db } from './index.js';
 
 const migrationFiles = readdirSync(migrationsDir).filter((f) => f.endsWith('.sql'));
 
@@ -63,6 +63,15 @@ describe('migrations', () => {
     const real = migrate(db);
     expect(real.applied.map((m) => m.version)).toEqual(result.applied.map((m) => m.version));
     expect(schemaVersion(db)).toBe(migrationFiles.length);
+    db.close();
+  });
+
+  it('lists every column that holds a secret handle in SECRET_COLUMNS (what removing a row must take along)', () => {
+    const db = openDb(':memory:');
+    const columns = tableNames(db).flatMap((table) =>
+      (db.pragma(`table_info(${table})`) as { name: string }[]).filter((c) => c.name.endsWith('_secret')).map((c) => `${table}.${c.name}`),
+    );
+    expect(columns.sort()).toEqual([...SECRET_COLUMNS].sort());
     db.close();
   });
 

@@ -1,5 +1,7 @@
 export { findByRef, ID_REF, refuseNumericName } from './lookup.js';
-export { openDb, type Db, type OpenOptions } from './open.js';
+export { BUSY_TIMEOUT_MS, openDb, type Db, type OpenOptions } from './open.js';
+export { nodeSecretHandles, SECRET_COLUMNS } from './secret-handles.js';
+export { writeTransaction } from './transaction.js';
 export {
   codeVersion,
   loadMigrations,

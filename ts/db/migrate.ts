@@ -3,6 +3,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
 import { migrationsDir } from '../paths.js';
+import { writeTransaction } from './transaction.js';
 
 export interface Migration {
   version: number;
@@ -65,23 +66,33 @@ export interface MigrateResult {
   backupPath?: string;
 }
 
-/** Apply pending migrations, each in its own transaction that also stamps user_version. */
+/**
+ * Apply pending migrations, each stamping user_version, all in one immediate transaction. Two mko
+ * processes that open a new (or older) database at once then migrate it once: the second one
+ * waits for the write lock, reads the version again and finds nothing left to do; nobody sees a
+ * half-migrated schema, and a failed migration leaves the database as it was.
+ */
 export function migrate(db: Database.Database, options: MigrateOptions = {}): MigrateResult {
   refuseNewerDatabase(db);
   const from = schemaVersion(db);
-  const pending = pendingMigrations(db);
-  if (options.dryRun || pending.length === 0) return { from, to: from, applied: options.dryRun ? pending : [] };
-  let backupPath: string | undefined;
-  if (options.backup) {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    backupPath = `${options.backup}.v${from}-${new Date().toISOString().replace(/[:.]/g, '-')}.bak`;
-    copyFileSync(options.backup, backupPath);
-  }
-  for (const migration of pending) {
-    db.transaction(() => {
+  if (options.dryRun) return { from, to: from, applied: pendingMigrations(db) };
+  if (pendingMigrations(db).length === 0) return { from, to: from, applied: [] };
+  if (options.backup) db.pragma('wal_checkpoint(TRUNCATE)');
+  return writeTransaction(db, () => {
+    refuseNewerDatabase(db);
+    const start = schemaVersion(db);
+    const pending = pendingMigrations(db);
+    if (pending.length === 0) return { from: start, to: start, applied: [] };
+    let backupPath: string | undefined;
+    if (options.backup) {
+      // Under the write lock: no other mko changes the file while it is copied.
+      backupPath = `${options.backup}.v${start}-${new Date().toISOString().replace(/[:.]/g, '-')}.bak`;
+      copyFileSync(options.backup, backupPath);
+    }
+    for (const migration of pending) {
       db.exec(migration.sql);
       db.pragma(`user_version = ${migration.version}`);
-    })();
-  }
-  return { from, to: schemaVersion(db), applied: pending, ...(backupPath ? { backupPath } : {}) };
+    }
+    return { from: start, to: schemaVersion(db), applied: pending, ...(backupPath ? { backupPath } : {}) };
+  });
 }

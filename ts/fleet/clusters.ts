@@ -1,4 +1,4 @@
-import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { findByRef, refuseNumericName, writeTransaction, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
 import { SELECT_CLUSTERS, toCluster, type Addon, type Cluster, type ClusterRow } from './rows.js';
@@ -69,7 +69,7 @@ export function getCluster(db: Db, ref: string | number): Cluster {
 export function addCluster(db: Db, input: ClusterInput): Cluster {
   const data = validate<ClusterInput>(clusterSchema, input, clusterFlags);
   refuseNumericName(data.name, clusterFlags.name);
-  return db.transaction(() => {
+  return writeTransaction(db, () => {
     if (findCluster(db, data.name)) throw new UserError(`cluster ${data.name} already exists: choose another ${clusterFlags.name}`);
     if (data.isDefault) db.prepare('UPDATE clusters SET is_default = 0 WHERE is_default = 1').run();
     const result = db
@@ -88,7 +88,7 @@ export function addCluster(db: Db, input: ClusterInput): Cluster {
         priority: data.priority ?? 100,
       });
     return getCluster(db, Number(result.lastInsertRowid));
-  })();
+  });
 }
 
 export type ClusterUpdate = Partial<Omit<ClusterInput, 'name'>>;
@@ -96,7 +96,7 @@ export type ClusterUpdate = Partial<Omit<ClusterInput, 'name'>>;
 export function updateCluster(db: Db, ref: string, changes: ClusterUpdate): Cluster {
   const cluster = getCluster(db, ref);
   const data = validate<ClusterInput>(clusterSchema, { name: cluster.name, ...changes }, clusterFlags);
-  return db.transaction(() => {
+  return writeTransaction(db, () => {
     if (data.isDefault) db.prepare('UPDATE clusters SET is_default = 0 WHERE is_default = 1').run();
     db.prepare(
       `UPDATE clusters SET description = @description, channel = @channel, addons = @addons, ha = @ha,
@@ -114,13 +114,13 @@ export function updateCluster(db: Db, ref: string, changes: ClusterUpdate): Clus
       priority: data.priority ?? cluster.priority,
     });
     return getCluster(db, cluster.id);
-  })();
+  });
 }
 
 /** Remove a cluster. Nodes still assigned block it unless `detach` unassigns them first. */
 export function removeCluster(db: Db, ref: string, options: { detach?: boolean } = {}): Cluster {
   const cluster = getCluster(db, ref);
-  db.transaction(() => {
+  writeTransaction(db, () => {
     if (cluster.nodeCount > 0) {
       if (!options.detach) {
         throw new UserError(
@@ -130,6 +130,6 @@ export function removeCluster(db: Db, ref: string, options: { detach?: boolean }
       db.prepare('UPDATE nodes SET cluster_id = NULL WHERE cluster_id = ?').run(cluster.id);
     }
     db.prepare('DELETE FROM clusters WHERE id = ?').run(cluster.id);
-  })();
+  });
   return cluster;
 }

@@ -1,5 +1,6 @@
-import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { findByRef, nodeSecretHandles, refuseNumericName, writeTransaction, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
+import { deleteSecrets } from '../secrets/index.js';
 import { field, validate } from '../validate/index.js';
 import { findCluster, getCluster } from './clusters.js';
 import { SELECT_NODES, toNode, type FleetNode, type KeyStatus, type NodeRole, type NodeRow } from './rows.js';
@@ -129,7 +130,7 @@ export interface KeyRecord {
 }
 
 export function insertNode(db: Db, input: NodeInput, key: KeyRecord | null): FleetNode {
-  return db.transaction(() => {
+  return writeTransaction(db, () => {
     assertNodeInsertable(db, input);
     const clusterId = input.cluster ? getCluster(db, input.cluster).id : null;
     const result = db
@@ -162,17 +163,30 @@ export function insertNode(db: Db, input: NodeInput, key: KeyRecord | null): Fle
         proxmoxVmid: input.proxmoxVmid ?? null,
       });
     return getNode(db, Number(result.lastInsertRowid));
-  })();
+  });
 }
 
-export function deleteNode(db: Db, id: number): void {
-  db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
+/**
+ * Delete a node's row; its Wake-on-LAN settings and its UPS go with it (foreign keys). Returns the
+ * secret handles those rows held, for deleteSecrets once the transaction is committed.
+ */
+export function deleteNodeRows(db: Db, id: number): string[] {
+  return writeTransaction(db, () => {
+    const handles = nodeSecretHandles(db, id);
+    db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
+    return handles;
+  });
+}
+
+/** Forget a node: its rows, then the secrets they held (SecureOn password, UPS passwords). */
+export function deleteNode(db: Db, dataDir: string, id: number): void {
+  deleteSecrets(dataDir, deleteNodeRows(db, id));
 }
 
 /** Put a node in a cluster with a role, or take it out (cluster null). */
 export function assignNode(db: Db, nodeRef: string, clusterRef: string | null, role?: NodeRole): FleetNode {
   if (role !== undefined) validate(nodeSchema.properties.role, role, { '': '--role' });
-  return db.transaction(() => {
+  return writeTransaction(db, () => {
     const node = getNode(db, nodeRef);
     const clusterId = clusterRef === null ? null : getCluster(db, clusterRef).id;
     db.prepare(
@@ -180,7 +194,7 @@ export function assignNode(db: Db, nodeRef: string, clusterRef: string | null, r
        WHERE id = @id`,
     ).run({ id: node.id, clusterId, role: role ?? node.role });
     return getNode(db, node.id);
-  })();
+  });
 }
 
 export function updateNodeKey(db: Db, id: number, key: KeyRecord): void {

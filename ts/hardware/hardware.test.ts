@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
-import { addCluster, deleteNode, getNode, insertNode, validateNodeInput, type NodeInput } from '../fleet/index.js';
+import { addCluster, deleteNodeRows, getNode, insertNode, validateNodeInput, type NodeInput } from '../fleet/index.js';
 import { getOperation } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
 import { freePort } from '../test-support/sshd.js';
@@ -123,7 +123,7 @@ describe('store', () => {
   it("a node's reports go when the node goes", () => {
     const node = addNode(db, { hostname: 'n1', address: '10.0.0.1' });
     storeReports(db, [{ nodeId: node.id, report: real() }], null);
-    deleteNode(db, node.id);
+    deleteNodeRows(db, node.id);
     expect((db.prepare('SELECT count(*) AS n FROM hardware_reports').get() as { n: number }).n).toBe(0);
   });
 

@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import type { HardwareReport } from './schema.js';
 
 /** One stored report without its body: what `hardware show --history` lists. */
@@ -88,7 +88,7 @@ export function normalizeTime(iso: string): string {
  */
 export function storeReports(db: Db, reports: NewReport[], operationId: number | null): StoredOutcome[] {
   const s = prepared(db);
-  return db.transaction(() =>
+  return writeTransaction(db, () =>
     reports.map((r) => {
       const result = s.insert.run({
         nodeId: r.nodeId,
@@ -99,7 +99,7 @@ export function storeReports(db: Db, reports: NewReport[], operationId: number |
       const filled = r.wolMac ? s.fillMac.run({ nodeId: r.nodeId, mac: r.wolMac }).changes > 0 : false;
       return { nodeId: r.nodeId, reportId: Number(result.lastInsertRowid), wolMacFilled: filled ? (r.wolMac ?? null) : null };
     }),
-  )();
+  );
 }
 
 /** A node's stored reports, newest first, without their bodies. */

@@ -3,10 +3,11 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import {
   addCluster,
   deleteNode,
+  deleteNodeRows,
   findCluster,
   findNode,
   getNode,
@@ -16,6 +17,7 @@ import {
   type FleetNode,
   type NodeRole,
 } from '../fleet/index.js';
+import { deleteSecrets } from '../secrets/index.js';
 import { addNode, instructionsInput, nodeKey, pasteProgram, removeKeyFiles, renderSetupScript } from '../ssh/index.js';
 import { LabError } from './errors.js';
 import { sshArgs } from './ssh.js';
@@ -72,7 +74,7 @@ export async function registerLab(options: RegisterOptions): Promise<FleetNode[]
       nodes.push(existing);
       continue;
     }
-    if (existing) deleteNode(db, existing.id);
+    if (existing) deleteNode(db, dataDir, existing.id);
     const { node } = await addNode(db, dataDir, {
       hostname: host.hostname,
       address: host.address,
@@ -112,14 +114,16 @@ async function pasteInstructions(options: RegisterOptions, node: FleetNode): Pro
  * are, so a lab host taken out of the cluster (the UPS host of the power drill) goes too, with
  * what hangs off it (its UPS and rules). A node of the user's that merely carries the label stays.
  */
-export function unregisterLab(db: Db, name: string): { cluster: boolean; nodes: number } {
+export function unregisterLab(db: Db, dataDir: string, name: string): { cluster: boolean; nodes: number } {
   const cluster = findCluster(db, name);
   const isLabHost = (hostname: string): boolean => hostname.startsWith(`${name}-n`) && /^\d+$/.test(hostname.slice(name.length + 2));
   const nodes = listNodes(db).filter((n) => (cluster && n.cluster === cluster.name) || (n.labels['lab'] === name && isLabHost(n.hostname)));
-  db.transaction(() => {
-    for (const node of nodes) deleteNode(db, node.id);
+  const handles = writeTransaction(db, () => {
+    const held = nodes.flatMap((node) => deleteNodeRows(db, node.id));
     if (cluster) removeCluster(db, cluster.name);
-  })();
+    return held;
+  });
+  deleteSecrets(dataDir, handles);
   for (const node of nodes) if (node.sshKeyPath) removeKeyFiles(node.sshKeyPath);
   return { cluster: !!cluster, nodes: nodes.length };
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { ownStart, processStart } from './process-identity.js';
 
@@ -183,8 +183,8 @@ export function markInterrupted(db: Db): number {
      WHERE id = @id AND status = 'running'`,
   );
   const meaning = 'the process running it ended without recording a result';
-  db.transaction(() =>
+  writeTransaction(db, () =>
     dead.forEach((op) => mark.run({ id: op.id, meaning: stopped.has(op.id) ? `${meaning}; its ansible-playbook, still running, was stopped` : meaning })),
-  )();
+  );
   return dead.length;
 }

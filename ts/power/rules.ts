@@ -1,6 +1,6 @@
 // Power rules: when <event> happens on <ups>, do <action> to <cluster>, after a delay, in priority
 // order. Every input is checked before anything is written: bad input leaves the database as it was.
-import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { findByRef, refuseNumericName, writeTransaction, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
 import { getCluster } from '../fleet/index.js';
 import { validate } from '../validate/index.js';
@@ -203,33 +203,36 @@ export function createRule(db: Db, input: RuleInput): PowerRule {
   }
   if (data.drainTimeout !== undefined && action !== 'graceful_shutdown') throw new UserError(`--drain-timeout applies to graceful_shutdown rules only, not to ${action}`);
   const name = data.name ?? `${ups.name}-${event}-${action}`.replace(/_/g, '-').toLowerCase();
-  if (findRule(db, name)) {
-    throw new UserError(`rule ${name} already exists: choose another ${data.name ? '--name' : 'name with --name'}`);
-  }
   const options: RuleOptions = {
     ...(data.command !== undefined ? { command: data.command } : {}),
     ...(data.commandTimeout !== undefined ? { commandTimeout: data.commandTimeout } : {}),
     ...(data.workloads !== undefined ? { workloads: parseWorkloads(data.workloads) } : {}),
     ...(data.drainTimeout !== undefined ? { drainTimeout: data.drainTimeout } : {}),
   };
-  const id = db
-    .prepare(
-      `INSERT INTO power_rules (name, ups_id, cluster_id, event, action, battery_threshold, action_delay, priority, enabled, options)
-       VALUES (@name, @upsId, @clusterId, @event, @action, @threshold, @delay, @priority, @enabled, @options)`,
-    )
-    .run({
-      name,
-      upsId: ups.id,
-      clusterId: cluster.id,
-      event,
-      action,
-      threshold: data.batteryThreshold ?? null,
-      delay: data.actionDelay ?? 0,
-      priority: data.priority ?? 0,
-      enabled: data.enabled === false ? 0 : 1,
-      options: JSON.stringify(options),
-    }).lastInsertRowid;
-  return getRule(db, Number(id));
+  // Checked and inserted under the write lock: two rules of one name cannot both get in.
+  return writeTransaction(db, () => {
+    if (findRule(db, name)) {
+      throw new UserError(`rule ${name} already exists: choose another ${data.name ? '--name' : 'name with --name'}`);
+    }
+    const id = db
+      .prepare(
+        `INSERT INTO power_rules (name, ups_id, cluster_id, event, action, battery_threshold, action_delay, priority, enabled, options)
+         VALUES (@name, @upsId, @clusterId, @event, @action, @threshold, @delay, @priority, @enabled, @options)`,
+      )
+      .run({
+        name,
+        upsId: ups.id,
+        clusterId: cluster.id,
+        event,
+        action,
+        threshold: data.batteryThreshold ?? null,
+        delay: data.actionDelay ?? 0,
+        priority: data.priority ?? 0,
+        enabled: data.enabled === false ? 0 : 1,
+        options: JSON.stringify(options),
+      }).lastInsertRowid;
+    return getRule(db, Number(id));
+  });
 }
 
 export function listRules(db: Db, filter: { ups?: string } = {}): PowerRule[] {

@@ -1,6 +1,6 @@
 // Events, status samples, the watcher's per-UPS state, and the actions rules started: the tables
 // of migration 0005 other than upses and power_rules.
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import type { DetectedEvent, UpsEventKind } from './detect.js';
 import type { PowerActionKind } from './rules.js';
@@ -250,7 +250,7 @@ export function linkActionOperation(db: Db, id: number, operationId: number): vo
 
 /** The end of an action that ran: its own row and its rule's count and last result, together. */
 export function finishAction(db: Db, id: number, end: { status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted'; operationId: number | null; detail: string }): void {
-  db.transaction(() => {
+  writeTransaction(db, () => {
     db.prepare(`UPDATE power_actions SET status = @status, finished_at = ${NOW}, operation_id = coalesce(@operationId, operation_id), detail = @detail WHERE id = @id`).run({
       id,
       ...end,
@@ -258,12 +258,12 @@ export function finishAction(db: Db, id: number, end: { status: 'succeeded' | 'f
     const action = getAction(db, id);
     const result = `${end.status}${action.operationId !== null ? ` (operation ${action.operationId})` : ''}${end.detail ? `: ${end.detail}` : ''}`;
     db.prepare(`UPDATE power_rules SET execution_count = execution_count + 1, last_run_at = ${NOW}, last_result = ? WHERE id = ?`).run(result, action.ruleId);
-  })();
+  });
 }
 
 /** An action that never ran: cancelled (power back first, the rule disabled) or expired. */
 export function dropAction(db: Db, id: number, end: { status: 'cancelled' | 'expired'; detail: string; byEventId?: number }): void {
-  db.transaction(() => {
+  writeTransaction(db, () => {
     db.prepare(`UPDATE power_actions SET status = @status, finished_at = ${NOW}, detail = @detail, cancelled_by_event_id = @byEventId WHERE id = @id`).run({
       id,
       status: end.status,
@@ -271,7 +271,7 @@ export function dropAction(db: Db, id: number, end: { status: 'cancelled' | 'exp
       byEventId: end.byEventId ?? null,
     });
     db.prepare('UPDATE power_rules SET last_result = ? WHERE id = (SELECT rule_id FROM power_actions WHERE id = ?)').run(`${end.status}: ${end.detail}`, id);
-  })();
+  });
 }
 
 export function actionsWithStatus(db: Db, status: ActionStatus): PowerAction[] {
@@ -291,7 +291,7 @@ export function rememberReplicas(db: Db, clusterId: number, actionId: number, wo
     `INSERT INTO power_scaled_workloads (cluster_id, namespace, kind, name, replicas, action_id)
      VALUES (@clusterId, @namespace, @kind, @name, @replicas, @actionId) ON CONFLICT DO NOTHING`,
   );
-  db.transaction(() => workloads.forEach((w) => insert.run({ clusterId, actionId, ...w })))();
+  writeTransaction(db, () => workloads.forEach((w) => insert.run({ clusterId, actionId, ...w })));
 }
 
 export function rememberedReplicas(db: Db, clusterId: number): ScaledWorkload[] {
@@ -300,5 +300,5 @@ export function rememberedReplicas(db: Db, clusterId: number): ScaledWorkload[] 
 
 export function forgetReplicas(db: Db, clusterId: number, workloads: readonly { namespace: string; kind: string; name: string }[]): void {
   const remove = db.prepare('DELETE FROM power_scaled_workloads WHERE cluster_id = @clusterId AND namespace = @namespace AND kind = @kind AND name = @name');
-  db.transaction(() => workloads.forEach((w) => remove.run({ clusterId, namespace: w.namespace, kind: w.kind, name: w.name })))();
+  writeTransaction(db, () => workloads.forEach((w) => remove.run({ clusterId, namespace: w.namespace, kind: w.kind, name: w.name })));
 }

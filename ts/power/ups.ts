@@ -1,11 +1,11 @@
 // The UPSes mko knows: which node runs each one's driver and upsd, with what driver and port, and
 // the upsmon accounts on that upsd. Passwords go to the secrets file; rows hold only handles.
 import { randomBytes } from 'node:crypto';
-import { findByRef, refuseNumericName, type Db } from '../db/index.js';
+import { findByRef, refuseNumericName, writeTransaction, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
-import { getNode } from '../fleet/index.js';
+import { getNode, type FleetNode } from '../fleet/index.js';
 import { field, validate } from '../validate/index.js';
-import { deleteSecret, getSecret, putSecret } from '../secrets/index.js';
+import { deleteSecrets, getSecret, withSecrets } from '../secrets/index.js';
 import { numberOrText } from '../wol/index.js';
 
 export interface Ups {
@@ -158,45 +158,58 @@ export function addUps(db: Db, dataDir: string, input: UpsInput): Ups {
   // Checked apart from the schema so that the error never shows the password.
   if (password !== undefined && !PASSWORD.test(password)) throw new UserError('invalid --password: must be 4 to 64 printable characters without spaces, quotes or backslashes');
   if (password !== undefined && data.user === undefined) throw new UserError('--password needs --user: the upsmon account it belongs to');
-  const node = getNode(db, data.host);
-  if (findUps(db, data.name)) throw new UserError(`UPS ${data.name} already exists: choose another name, or mko ups remove ${data.name}`);
+  refuseTaken(db, data.name, getNode(db, data.host));
+  return withSecrets(dataDir, (secrets) => {
+    const primary = secrets.put('nut-password', generatePassword());
+    const secondary = secrets.put('nut-password', password ?? generatePassword());
+    try {
+      return writeTransaction(db, () => insertUps(db, data, primary, secondary));
+    } catch (error) {
+      secrets.delete(primary, secondary);
+      throw error;
+    }
+  });
+}
+
+function refuseTaken(db: Db, name: string, node: FleetNode): void {
+  if (findUps(db, name)) throw new UserError(`UPS ${name} already exists: choose another name, or mko ups remove ${name}`);
   const onNode = listUpses(db).find((u) => u.nodeId === node.id);
   if (onNode) throw new UserError(`--host ${node.hostname} already runs UPS ${onNode.name}: one UPS per host`);
-  const primary = putSecret(dataDir, 'nut-password', generatePassword());
-  const secondary = putSecret(dataDir, 'nut-password', password ?? generatePassword());
-  try {
-    const id = db
-      .prepare(
-        `INSERT INTO upses (name, node_id, driver, port, description, driver_options, upsd_port, primary_secret, secondary_user, secondary_secret)
-         VALUES (@name, @nodeId, @driver, @port, @description, @driverOptions, @upsdPort, @primary, @secondaryUser, @secondary)`,
-      )
-      .run({
-        name: data.name,
-        nodeId: node.id,
-        driver: data.driver ?? 'usbhid-ups',
-        port: data.port ?? 'auto',
-        description: data.description ?? '',
-        driverOptions: JSON.stringify(data.driverOptions ?? {}),
-        upsdPort: data.upsdPort ?? 3493,
-        primary,
-        secondaryUser: data.user ?? 'upsmon_secondary',
-        secondary,
-      }).lastInsertRowid;
-    return getUps(db, Number(id));
-  } catch (error) {
-    deleteSecret(dataDir, primary);
-    deleteSecret(dataDir, secondary);
-    throw error;
-  }
+}
+
+function insertUps(db: Db, data: Omit<UpsInput, 'password'> & { upsdPort?: number }, primary: string, secondary: string): Ups {
+  // Again under the write lock: another `ups add` may have taken the name or the host meanwhile.
+  const node = getNode(db, data.host);
+  refuseTaken(db, data.name, node);
+  const id = db
+    .prepare(
+      `INSERT INTO upses (name, node_id, driver, port, description, driver_options, upsd_port, primary_secret, secondary_user, secondary_secret)
+       VALUES (@name, @nodeId, @driver, @port, @description, @driverOptions, @upsdPort, @primary, @secondaryUser, @secondary)`,
+    )
+    .run({
+      name: data.name,
+      nodeId: node.id,
+      driver: data.driver ?? 'usbhid-ups',
+      port: data.port ?? 'auto',
+      description: data.description ?? '',
+      driverOptions: JSON.stringify(data.driverOptions ?? {}),
+      upsdPort: data.upsdPort ?? 3493,
+      primary,
+      secondaryUser: data.user ?? 'upsmon_secondary',
+      secondary,
+    }).lastInsertRowid;
+  return getUps(db, Number(id));
 }
 
 /** Forget a UPS with its rules, events and history, and its stored passwords. */
 export function removeUps(db: Db, dataDir: string, ref: string): Ups {
-  const ups = getUps(db, ref);
-  const handles = db.prepare('SELECT primary_secret, secondary_secret FROM upses WHERE id = ?').get(ups.id) as { primary_secret: string | null; secondary_secret: string | null };
-  db.prepare('DELETE FROM upses WHERE id = ?').run(ups.id);
-  deleteSecret(dataDir, handles.primary_secret);
-  deleteSecret(dataDir, handles.secondary_secret);
+  const { ups, handles } = writeTransaction(db, () => {
+    const found = getUps(db, ref);
+    const row = db.prepare('SELECT primary_secret, secondary_secret FROM upses WHERE id = ?').get(found.id) as { primary_secret: string | null; secondary_secret: string | null };
+    db.prepare('DELETE FROM upses WHERE id = ?').run(found.id);
+    return { ups: found, handles: [row.primary_secret, row.secondary_secret] };
+  });
+  deleteSecrets(dataDir, handles);
   return ups;
 }
 

@@ -2,7 +2,7 @@
 // into events (detect.ts), stores events, status samples and its own state, and hands events to
 // the rules engine. A lost connection is retried with a capped backoff; while it is down every
 // poll still counts as a failed reading, so the dead time runs as it should.
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import { NutClient, NutError, type NutVars } from '../nut/index.js';
 import { DEFAULT_DEAD_TIME_MS, restoreState, step, type DetectorState, type Reading } from './detect.js';
 import { RulesEngine, type ActionRunner, type ResumeReport } from './engine.js';
@@ -173,11 +173,11 @@ class UpsPoller {
     };
     const key = `${sample.error ?? ''}|${sample.status ?? ''}`;
     const takeSample = key !== this.lastSampleKey || now.getTime() - this.lastSampleAt >= this.watcher.sampleEveryMs;
-    const stored = db.transaction(() => {
+    const stored = writeTransaction(db, () => {
       saveWatchState(db, { upsId: this.ups.id, ...sample, okAt: this.okAt, detector: JSON.stringify(state) });
       if (takeSample) recordSample(db, this.ups.id, sample);
       return events.map((e) => recordEvent(db, this.ups.id, e, now));
-    })();
+    });
     if (takeSample) {
       this.lastSampleAt = now.getTime();
       this.lastSampleKey = key;

@@ -2,10 +2,10 @@
 // secret goes to the secrets file; the row keeps only its handle.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ID_REF, refuseNumericName, type Db } from '../db/index.js';
+import { ID_REF, refuseNumericName, writeTransaction, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
-import { deleteSecret, getSecret, putSecret } from '../secrets/index.js';
+import { deleteSecrets, getSecret, withSecrets } from '../secrets/index.js';
 
 export interface ProxmoxHost {
   id: number;
@@ -100,25 +100,35 @@ function checkInput(db: Db, input: ProxmoxHostInput): { url: string; caFile: str
       throw new UserError(`--ca-file ${caFile} holds no PEM certificate: give the CA certificate, e.g. /etc/pve/pve-root-ca.pem`);
     }
   }
-  if (findProxmoxHost(db, input.name)) throw new UserError(`proxmox host ${input.name} already exists: remove it first (mko proxmox remove ${input.name})`);
+  refuseTakenName(db, input.name);
   return { url: url.origin, caFile };
+}
+
+function refuseTakenName(db: Db, name: string): void {
+  if (findProxmoxHost(db, name)) throw new UserError(`proxmox host ${name} already exists: remove it first (mko proxmox remove ${name})`);
 }
 
 export function addProxmoxHost(db: Db, dataDir: string, input: ProxmoxHostInput): ProxmoxHost {
   const checked = checkInput(db, input);
-  const handle = putSecret(dataDir, 'proxmox-token', input.tokenSecret);
-  try {
-    const result = db
-      .prepare(
-        `INSERT INTO proxmox_hosts (name, url, token_id, token_secret, ca_file, insecure)
-         VALUES (@name, @url, @tokenId, @handle, @caFile, @insecure)`,
-      )
-      .run({ name: input.name, url: checked.url, tokenId: input.tokenId, handle, caFile: checked.caFile, insecure: input.insecure ? 1 : 0 });
-    return getProxmoxHost(db, Number(result.lastInsertRowid));
-  } catch (error) {
-    deleteSecret(dataDir, handle);
-    throw error;
-  }
+  return withSecrets(dataDir, (secrets) => {
+    const handle = secrets.put('proxmox-token', input.tokenSecret);
+    try {
+      return writeTransaction(db, () => {
+        // Again under the write lock: another `proxmox add` of the same name may have come first.
+        refuseTakenName(db, input.name);
+        const result = db
+          .prepare(
+            `INSERT INTO proxmox_hosts (name, url, token_id, token_secret, ca_file, insecure)
+             VALUES (@name, @url, @tokenId, @handle, @caFile, @insecure)`,
+          )
+          .run({ name: input.name, url: checked.url, tokenId: input.tokenId, handle, caFile: checked.caFile, insecure: input.insecure ? 1 : 0 });
+        return getProxmoxHost(db, Number(result.lastInsertRowid));
+      });
+    } catch (error) {
+      secrets.delete(handle);
+      throw error;
+    }
+  });
 }
 
 export function listProxmoxHosts(db: Db): ProxmoxHost[] {
@@ -169,9 +179,13 @@ export function removableProxmoxHost(db: Db, ref: string, options: { force?: boo
 }
 
 export function removeProxmoxHost(db: Db, dataDir: string, ref: string, options: { force?: boolean } = {}): ProxmoxHost {
-  const host = removableProxmoxHost(db, ref, options);
-  const row = db.prepare('SELECT token_secret FROM proxmox_hosts WHERE id = ?').get(host.id) as { token_secret: string };
-  db.prepare('DELETE FROM proxmox_hosts WHERE id = ?').run(host.id);
-  deleteSecret(dataDir, row.token_secret);
+  // Checked again inside the write lock: a node may have started to use it since the confirmation.
+  const { host, handle } = writeTransaction(db, () => {
+    const found = removableProxmoxHost(db, ref, options);
+    const row = db.prepare('SELECT token_secret FROM proxmox_hosts WHERE id = ?').get(found.id) as { token_secret: string };
+    db.prepare('DELETE FROM proxmox_hosts WHERE id = ?').run(found.id);
+    return { host: found, handle: row.token_secret };
+  });
+  deleteSecrets(dataDir, [handle]);
   return host;
 }

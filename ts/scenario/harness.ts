@@ -81,7 +81,7 @@ async function freshLab(options: HarnessOptions, hosts: number): Promise<void> {
   const stateDir = path.join(options.dataDir, 'lab', options.labName);
   const progress = options.onProgress ?? (() => {});
   await labDown({ name: options.labName, stateDir, onProgress: progress });
-  unregisterLab(options.db, options.labName);
+  unregisterLab(options.db, options.dataDir, options.labName);
   const info = await labUp({ name: options.labName, stateDir, nodes: hosts, onProgress: progress });
   const nodes = await registerLab({ db: options.db, dataDir: options.dataDir, stateDir, info, onProgress: progress });
   const ssh = await testSsh(options.db, nodes.map((n) => n.hostname), { dbPath: options.dbPath, dataDir: options.dataDir });
@@ -91,7 +91,7 @@ async function freshLab(options: HarnessOptions, hosts: number): Promise<void> {
 
 export async function tearDownLab(options: HarnessOptions): Promise<void> {
   await labDown({ name: options.labName, stateDir: path.join(options.dataDir, 'lab', options.labName) });
-  unregisterLab(options.db, options.labName);
+  unregisterLab(options.db, options.dataDir, options.labName);
 }
 
 function changedHosts(result: PlaybookResult): string[] {

@@ -24,11 +24,19 @@ export function keyPathFor(dataDir: string, hostname: string, type: KeyType): st
   return path.join(ensureKeysDir(dataDir), `${hostname.toLowerCase()}_${type}`);
 }
 
+/** A key pair made under a temporary name: `publish` renames it into place, `discard` deletes it. */
+export interface StagedKey {
+  key: NodeKey;
+  publish(): void;
+  discard(): void;
+}
+
 /**
- * Generate a fresh key pair for one node. ssh-keygen writes into a temporary name first and the
- * pair is renamed into place, so a crash never leaves half a key under the real name.
+ * Make a fresh key pair for one node under a temporary name. Nothing under the real name changes
+ * until `publish`, so a crash never leaves half a key there, and a `node add` that loses a race
+ * for the hostname never touches the winner's key.
  */
-export async function generateNodeKey(dataDir: string, hostname: string, type: KeyType = 'ed25519'): Promise<NodeKey> {
+export async function stageNodeKey(dataDir: string, hostname: string, type: KeyType = 'ed25519'): Promise<StagedKey> {
   const target = keyPathFor(dataDir, hostname, type);
   const temp = `${target}.tmp-${process.pid}`;
   rmSync(temp, { force: true });
@@ -36,9 +44,22 @@ export async function generateNodeKey(dataDir: string, hostname: string, type: K
   const typeArgs = type === 'rsa' ? ['-t', 'rsa', '-b', '4096'] : ['-t', 'ed25519'];
   await execa('ssh-keygen', [...typeArgs, '-N', '', '-q', '-C', `mko:${hostname}`, '-f', temp]);
   chmodSync(temp, 0o600);
-  renameSync(`${temp}.pub`, `${target}.pub`);
-  renameSync(temp, target);
-  return describeKey(target, type);
+  const key = { ...(await describeKey(temp, type)), path: target };
+  return {
+    key,
+    publish: () => {
+      renameSync(`${temp}.pub`, `${target}.pub`);
+      renameSync(temp, target);
+    },
+    discard: () => removeKeyFiles(temp),
+  };
+}
+
+/** Generate a fresh key pair for one node and put it in place. */
+export async function generateNodeKey(dataDir: string, hostname: string, type: KeyType = 'ed25519'): Promise<NodeKey> {
+  const staged = await stageNodeKey(dataDir, hostname, type);
+  staged.publish();
+  return staged.key;
 }
 
 /** Fingerprint and public half of an existing private key (the user's own, or one mko made). */

@@ -1,5 +1,5 @@
 import { existsSync, renameSync } from 'node:fs';
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import {
   assertNodeInsertable,
@@ -12,7 +12,7 @@ import {
   type NodeInput,
 } from '../fleet/index.js';
 import { renderInstructions, type InstructionsFormat, type InstructionsInput } from './instructions.js';
-import { describeKey, generateNodeKey, removeKeyFiles, retireKey, type KeyType, type NodeKey } from './keys.js';
+import { describeKey, generateNodeKey, retireKey, stageNodeKey, type KeyType, type NodeKey } from './keys.js';
 
 export interface AddNodeOptions {
   /** Generate a fresh key pair for this node (the default). */
@@ -48,17 +48,18 @@ export async function addNode(
   if (generate && options.existingKey) {
     throw new UserError('--ssh-key is for an existing key: add --no-generate-ssh-key, or drop --ssh-key to generate one');
   }
-  const key = generate ? await generateNodeKey(dataDir, data.hostname, options.keyType) : await describeKey(options.existingKey ?? '');
+  const staged = generate ? await stageNodeKey(dataDir, data.hostname, options.keyType) : undefined;
+  const key = staged?.key ?? (await describeKey(options.existingKey ?? ''));
   try {
-    const node = insertNode(db, data, {
-      path: key.path,
-      type: key.type,
-      fingerprint: key.fingerprint,
-      status: generate ? 'generated' : 'deployed',
+    // The key goes into place under the write lock, once the row that names it is in.
+    const node = writeTransaction(db, () => {
+      const inserted = insertNode(db, data, { path: key.path, type: key.type, fingerprint: key.fingerprint, status: generate ? 'generated' : 'deployed' });
+      staged?.publish();
+      return inserted;
     });
     return { node, instructions: renderInstructions(instructionsInput(node, key)), joinedDefault };
   } catch (error) {
-    if (generate) removeKeyFiles(key.path);
+    staged?.discard();
     throw error;
   }
 }

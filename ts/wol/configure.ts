@@ -1,12 +1,12 @@
 // mko wol configure: a node's MAC, broadcast address, port, method, SecureOn password and (for
 // virtual nodes) its Proxmox VM. Everything is checked before anything is written.
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getNode, normalizeMac, type FleetNode } from '../fleet/index.js';
 import { getProxmoxHost } from '../proxmox/index.js';
 import { field, validate } from '../validate/index.js';
-import { deleteSecret, pruneSecrets, putSecret } from '../secrets/index.js';
-import { getWolSettings, saveWolConfig, secureOnHandles, WOL_METHODS, type WolMethod } from './settings.js';
+import { withSecrets } from '../secrets/index.js';
+import { getWolSettings, saveWolConfig, secureOnHandles, WOL_METHODS, type NodeWolColumns, type WolMethod } from './settings.js';
 
 export interface WolConfigInput {
   mac?: string;
@@ -101,8 +101,34 @@ export function configureWol(db: Db, dataDir: string, nodeRef: string, input: Wo
     if (!SECUREON.test(password)) throw new UserError('invalid --secureon: must be a SecureOn password of 4 or 6 bytes in hex, e.g. 01:02:03:04:05:06 (the value is not shown)');
   }
 
-  const settings = getWolSettings(db, node.id);
-  const method = checked.method ?? settings.method;
+  // Checked before the secrets are touched, then again on what is stored when it is written.
+  planWolConfig(db, node, checked, password);
+  return withSecrets(dataDir, (secrets) => {
+    const handle = typeof password === 'string' ? secrets.put('wol-secureon', password) : password;
+    let before: string | null;
+    try {
+      before = writeTransaction(db, () => {
+        const { method, merged } = planWolConfig(db, getNode(db, node.id), checked, password);
+        return saveWolConfig(db, node.id, merged, { method, secureonSecret: handle });
+      });
+    } catch (error) {
+      secrets.delete(handle);
+      throw error;
+    }
+    if (handle !== undefined && handle !== before) secrets.delete(before);
+    secrets.prune('wol-secureon', secureOnHandles(db));
+    return wolConfigOf(db, getNode(db, node.id));
+  });
+}
+
+/** The method and node columns an input leaves a node with, or the UserError that forbids it. */
+function planWolConfig(
+  db: Db,
+  node: FleetNode,
+  checked: Omit<WolConfigInput, 'secureon'> & { port?: number; vmid?: number; method?: WolMethod },
+  password: string | null | undefined,
+): { method: WolMethod; merged: NodeWolColumns } {
+  const method = checked.method ?? getWolSettings(db, node.id).method;
   const merged = {
     mac: checked.mac ?? node.wol.mac,
     broadcast: checked.broadcast ?? node.wol.broadcast,
@@ -121,15 +147,5 @@ export function configureWol(db: Db, dataDir: string, nodeRef: string, input: Wo
     getProxmoxHost(db, merged.proxmoxHost ?? '');
   }
   if (password && method === 'proxmox') throw new UserError(`--secureon is for magic packets: ${node.hostname} is started through Proxmox (--method proxmox)`);
-
-  const handle = typeof password === 'string' ? putSecret(dataDir, 'wol-secureon', password) : password === null ? null : settings.secureonSecret;
-  try {
-    saveWolConfig(db, node.id, merged, { method, secureonSecret: handle });
-  } catch (error) {
-    if (handle !== settings.secureonSecret) deleteSecret(dataDir, handle);
-    throw error;
-  }
-  if (handle !== settings.secureonSecret) deleteSecret(dataDir, settings.secureonSecret);
-  pruneSecrets(dataDir, 'wol-secureon', secureOnHandles(db));
-  return wolConfigOf(db, getNode(db, node.id));
+  return { method, merged };
 }

@@ -77,7 +77,7 @@ describe.skipIf(!isRoot)('Wake-on-LAN on the lab (skipped unless root)', () => {
   afterAll(async () => {
     try {
       if (stateDir) await labDown({ name: LAB, stateDir });
-      if (db) unregisterLab(db, LAB);
+      if (db) unregisterLab(db, dir, LAB);
     } finally {
       db?.close();
       rmSync(dir, { recursive: true, force: true });

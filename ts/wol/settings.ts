@@ -1,7 +1,7 @@
 // The node_wol table (method, SecureOn handle, the NIC as last seen, the last wake), and the few
 // Wake-on-LAN and Proxmox columns of nodes that `mko wol configure|enable|disable|collect-mac` set.
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../db/index.js';
+import { writeTransaction, type Db } from '../db/index.js';
 
 export const WOL_METHODS = ['ethernet', 'proxmox', 'rtc'] as const;
 export type WolMethod = (typeof WOL_METHODS)[number];
@@ -139,25 +139,30 @@ export interface NodeWolColumns {
   vmid: number | null;
 }
 
-/** Write a node's whole Wake-on-LAN configuration in one transaction. */
+/**
+ * Write a node's whole Wake-on-LAN configuration in one transaction. `secureonSecret` undefined
+ * keeps the stored handle. Returns the handle stored before, read in the same transaction.
+ */
 export function saveWolConfig(
   db: Db,
   nodeId: number,
   columns: NodeWolColumns,
-  config: { method: WolMethod; secureonSecret: string | null },
-): void {
+  config: { method: WolMethod; secureonSecret: string | null | undefined },
+): string | null {
   const s = prepared(db);
-  db.transaction(() => {
+  return writeTransaction(db, () => {
+    const before = getWolSettings(db, nodeId).secureonSecret;
     s.nodeWol.run({ nodeId, ...columns });
     s.ensure.run(nodeId);
-    s.config.run({ nodeId, ...config });
-  })();
+    s.config.run({ nodeId, method: config.method, secureonSecret: config.secureonSecret === undefined ? before : config.secureonSecret });
+    return before;
+  });
 }
 
 /** Set wol_enabled on nodes; returns how many changed. */
 export function setWolEnabled(db: Db, nodeIds: number[], enabled: boolean): number {
   const s = prepared(db);
-  return db.transaction(() => nodeIds.reduce((n, nodeId) => n + s.nodeEnabled.run({ nodeId, enabled: enabled ? 1 : 0 }).changes, 0))();
+  return writeTransaction(db, () => nodeIds.reduce((n, nodeId) => n + s.nodeEnabled.run({ nodeId, enabled: enabled ? 1 : 0 }).changes, 0));
 }
 
 /** Record a MAC read from the node; the broadcast address is filled only where none is set. */
@@ -167,18 +172,18 @@ export function setCollectedMac(db: Db, nodeId: number, mac: string, broadcast: 
 
 export function recordNic(db: Db, nodeId: number, nic: NicState): void {
   const s = prepared(db);
-  db.transaction(() => {
+  writeTransaction(db, () => {
     s.ensure.run(nodeId);
     s.nic.run({ nodeId, ...nic, supported: nic.supported ? 1 : 0 });
-  })();
+  });
 }
 
 export function recordWake(db: Db, nodeId: number, wake: LastWake): void {
   const s = prepared(db);
-  db.transaction(() => {
+  writeTransaction(db, () => {
     s.ensure.run(nodeId);
     s.wake.run({ nodeId, ...wake });
-  })();
+  });
 }
 
 /** Every SecureOn handle a node still points at. */

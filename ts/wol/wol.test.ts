@@ -201,12 +201,11 @@ describe('configure, secrets and status', () => {
     expect(readFileSync(file, 'utf8')).not.toContain('aa:bb:cc:dd');
     expect(getWolSettings(db, getNode(db, 'nuc1').id).secureonSecret).toBeNull();
 
-    // A removed node's password does not outlive it for long: the next configure drops it.
+    // A removed node's password goes with it.
     const gone = addNode(db, { hostname: 'gone1', address: '10.0.0.2' });
     configureWol(db, dir, 'gone1', { secureon: '99:98:97:96' });
-    deleteNode(db, gone.id);
     expect(readFileSync(file, 'utf8')).toContain('99:98:97:96');
-    configureWol(db, dir, 'nuc1', { port: 7 });
+    deleteNode(db, dir, gone.id);
     expect(readFileSync(file, 'utf8')).not.toContain('99:98:97:96');
   });
 

@@ -79,7 +79,7 @@ const down = command<Args<LabArgs>>({
   handler: (argv) =>
     withContext(argv, async (ctx) => {
       await labDown({ name: argv.name, stateDir: labDir(ctx.dataDir, argv.name), onProgress: progress });
-      const removed = unregisterLab(ctx.db, argv.name);
+      const removed = unregisterLab(ctx.db, ctx.dataDir, argv.name);
       const what = [removed.cluster ? `cluster ${argv.name}` : '', removed.nodes ? `${removed.nodes} lab node(s)` : ''].filter(Boolean);
       print(`Lab ${argv.name} is down${what.length ? `; removed ${what.join(' and ')}` : ''}`);
     }),

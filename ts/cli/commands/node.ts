@@ -184,7 +184,7 @@ const remove = command<Args<{ node: string; yes?: boolean; 'from-cluster'?: bool
         return;
       }
       if (!argv.yes) await confirm(`Remove node ${n.hostname} (${n.address}) from the fleet?`, '--yes');
-      deleteNode(ctx.db, n.id);
+      deleteNode(ctx.db, ctx.dataDir, n.id);
       if (n.sshKeyPath && path.basename(path.dirname(n.sshKeyPath)) === 'keys') removeKeyFiles(n.sshKeyPath);
       print(`Removed node ${n.hostname}`);
     }),

@@ -274,9 +274,10 @@ class CallbackModule(CallbackBase):
             return None
         # mode=rw: never create the database, even if it vanishes after the check above.
         uri = pathlib.Path(os.path.abspath(path)).as_uri() + '?mode=rw'
-        conn = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None, check_same_thread=False)
+        # As long as mko's own wait (BUSY_TIMEOUT_MS in ts/db/open.ts).
+        conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute('PRAGMA busy_timeout = 5000')
+            conn.execute('PRAGMA busy_timeout = 30000')
             conn.execute('PRAGMA foreign_keys = ON')
             version = conn.execute('PRAGMA user_version').fetchone()[0]
         except BaseException:
