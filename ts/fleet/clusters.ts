@@ -94,9 +94,10 @@ export function addCluster(db: Db, input: ClusterInput): Cluster {
 export type ClusterUpdate = Partial<Omit<ClusterInput, 'name'>>;
 
 export function updateCluster(db: Db, ref: string, changes: ClusterUpdate): Cluster {
-  const cluster = getCluster(db, ref);
-  const data = validate<ClusterInput>(clusterSchema, { name: cluster.name, ...changes }, clusterFlags);
+  const data = validate<ClusterInput>(clusterSchema, { name: getCluster(db, ref).name, ...changes }, clusterFlags);
+  // Read again under the write lock: an update that read first would undo a concurrent one.
   return writeTransaction(db, () => {
+    const cluster = getCluster(db, ref);
     if (data.isDefault) db.prepare('UPDATE clusters SET is_default = 0 WHERE is_default = 1').run();
     db.prepare(
       `UPDATE clusters SET description = @description, channel = @channel, addons = @addons, ha = @ha,
@@ -119,8 +120,9 @@ export function updateCluster(db: Db, ref: string, changes: ClusterUpdate): Clus
 
 /** Remove a cluster. Nodes still assigned block it unless `detach` unassigns them first. */
 export function removeCluster(db: Db, ref: string, options: { detach?: boolean } = {}): Cluster {
-  const cluster = getCluster(db, ref);
-  writeTransaction(db, () => {
+  // Counted under the write lock: a node assigned meanwhile must block the removal, not fail it.
+  return writeTransaction(db, () => {
+    const cluster = getCluster(db, ref);
     if (cluster.nodeCount > 0) {
       if (!options.detach) {
         throw new UserError(
@@ -130,6 +132,6 @@ export function removeCluster(db: Db, ref: string, options: { detach?: boolean }
       db.prepare('UPDATE nodes SET cluster_id = NULL WHERE cluster_id = ?').run(cluster.id);
     }
     db.prepare('DELETE FROM clusters WHERE id = ?').run(cluster.id);
+    return cluster;
   });
-  return cluster;
 }

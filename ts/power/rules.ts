@@ -211,6 +211,9 @@ export function createRule(db: Db, input: RuleInput): PowerRule {
   };
   // Checked and inserted under the write lock: two rules of one name cannot both get in.
   return writeTransaction(db, () => {
+    // Looked up again under the lock: removed meanwhile is a clean error, not a foreign-key one.
+    getUps(db, String(ups.id));
+    getCluster(db, cluster.id);
     if (findRule(db, name)) {
       throw new UserError(`rule ${name} already exists: choose another ${data.name ? '--name' : 'name with --name'}`);
     }
