@@ -32,6 +32,16 @@ const proxmox = (name: string, ...rest: string[]) => ['proxmox', 'add', name, ..
 
 /** [what, argv, the one stderr line (after "mko: ")]. `<dir>` in argv is the data directory. */
 const cases: [string, string[], RegExp][] = [
+  // Stored strings Ansible would run as templates, and terminal control (issue 10, section 1).
+  ['template in addon args', ['cluster', 'add', 'c', '--addons', 'dns:{{7*7}}'], /^invalid --addons .*must be free of "\{\{", "\{%" and "\{#"/],
+  ['template in UPS port', ['ups', 'add', 'rack2', '--host', 'pi2', '--port', "{{lookup('pipe','id')}}"], /^invalid --port .*must be free of "\{\{"/],
+  ['statement template in UPS port', ['ups', 'add', 'rack2', '--host', 'pi2', '--port', '{%raw%}'], /^invalid --port "\{%raw%\}": must be/],
+  ['comment template in proxmox url', proxmox('pve2', '--url', 'https://pve{#x#}.lan:8006', '--token-secret', 'token-secret-0002'), /^invalid --url "https:\/\/pve\{#x#\}\.lan:8006": must be/],
+  ['template in a label key', add('--label', '{{x}}=1'), /^invalid --label/],
+  ['newline in a cluster description', ['cluster', 'update', 'home', '--description', 'two\nlines'], /^invalid --description "two\\nlines": must be one line of text without control characters$/],
+  ['escape sequence in a label value', add('--label', 'note=\u001b[2J'), /^invalid --label.*\\u001b/],
+  ['newline in upsmon SHUTDOWNCMD', ['ups', 'setup', 'rack1', '--shutdown-cmd', 'a\nb'], /^invalid --shutdown-cmd "a\\nb": must be one line/],
+  ['unknown option with a dash is named once', ['ups', 'add', 'rack2', '--host', 'pi2', '--password-file', 'x'], /^unknown option --password-file: see mko ups add --help$/],
   // Destructive surprises and wrong answers (issue 10, section 4).
   ['node remove --check without --from-cluster', ['node', 'remove', 'pi2', '--check', '--yes'], /^--check applies to node remove --from-cluster only/],
   ['node remove --force without --from-cluster', ['node', 'remove', 'pi2', '--force', '--yes'], /^--force applies to node remove --from-cluster only/],

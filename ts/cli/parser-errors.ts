@@ -18,7 +18,10 @@ export function parserMessage(message: string, argv: string[], line: CommandLine
   const usage = line.usage ? `mko ${line.usage}` : 'mko';
   let m: RegExpExecArray | null;
   if ((m = /^Unknown arguments?: (.+)$/s.exec(message))) {
-    const keys = (m[1] ?? '').split(', ');
+    // yargs names an unknown --foo-bar twice, also as its camel-case alias fooBar.
+    const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const all = (m[1] ?? '').split(', ');
+    const keys = all.filter((k) => kebab(k) === k || !all.includes(kebab(k)));
     if (line.unknownCommand !== undefined && keys.includes(line.unknownCommand)) return `unknown command ${quote(line.unknownCommand)}: see ${where} --help`;
     return `unknown ${keys.map((k) => unknownWord(k, argv)).join(', ')}: see ${where} --help`;
   }

@@ -7,6 +7,7 @@ import { reportChecker } from '../hardware/index.js';
 import { shellWord } from '../inventory/index.js';
 import { NutClient, NutError, withNut } from '../nut/index.js';
 import { runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { field, validate } from '../validate/index.js';
 import { statusTokens } from './detect.js';
 import { getUps, listUpses, upsPasswords, validateUps, type Ups } from './ups.js';
 
@@ -175,7 +176,15 @@ export interface SetupOptions extends RunContext {
 }
 
 /** Run the nut role: the UPS host as primary, the secondaries against it. Passwords come from the secrets file. */
+const setupSchema = {
+  type: 'object',
+  // One line: upsmon.conf holds it as one quoted SHUTDOWNCMD line.
+  properties: { shutdownCmd: { ...field.text, minLength: 1, hint: 'one line of text (a command), at most 1000 characters' } },
+  additionalProperties: true,
+};
+
 export function setupUps(db: Db, ref: string, options: SetupOptions): Promise<PlaybookResult> {
+  validate(setupSchema, options, { shutdownCmd: '--shutdown-cmd' });
   const ups = getUps(db, ref);
   const passwords = upsPasswords(db, options.dataDir, ups);
   const host = resolveTarget(db, ups.host).nodes[0];
