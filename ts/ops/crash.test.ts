@@ -5,10 +5,11 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { buildCli, mkoBin } from '../test-support/cli.js';
+import { liveMembers, pidsOf, startHangingRun, waitFor } from '../test-support/hanging-run.js';
 import { getOperation, markInterrupted, startOperation } from './operations.js';
 import { processStart } from './process-identity.js';
 import { makeRunDir, runDirFor, sweepRunDir } from './run-dir.js';
@@ -18,32 +19,6 @@ let dbPath: string;
 const started: number[] = [];
 /** Process groups a test started, killed after it whatever happened. */
 const groups: number[] = [];
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function pidsOf(pattern: string): Promise<number[]> {
-  const found = await execa('pgrep', ['-f', pattern], { reject: false });
-  return found.stdout.split('\n').filter(Boolean).map(Number);
-}
-
-/** The processes of group pgid that still run (zombies, dead and waiting for init to reap them, do not). */
-async function liveMembers(pgid: number): Promise<string[]> {
-  const ps = await execa('ps', ['-eo', 'pid=,pgid=,stat=,args=']);
-  return ps.stdout.split('\n').filter((line) => {
-    const [, group, stat] = line.trim().split(/\s+/);
-    return group === String(pgid) && !stat?.startsWith('Z');
-  });
-}
 
 /** Every file under root (recursively) whose text holds needle. */
 function filesHolding(root: string, needle: string, namePrefix = ''): string[] {
@@ -68,34 +43,6 @@ function filesHolding(root: string, needle: string, namePrefix = ''): string[] {
 
 /** Where the secret could be left: the run folder, and mko's old place in the shared /tmp. */
 const secretFiles = (secret: string): string[] => [...filesHolding(runDirFor(dir), secret), ...filesHolding(os.tmpdir(), secret, 'mko-run-')];
-
-interface HangingRun {
-  mko: ResultPromise<{ reject: false; all: true }>;
-  marker: string;
-  secret: string;
-}
-
-/**
- * `mko ups setup` for a UPS whose password is a fresh secret, its ssh stuck in a ProxyCommand
- * that sleeps: returns once the sleep runs, i.e. the whole group is up and the secret is on disk.
- */
-async function startHangingRun(name: string, address: string): Promise<HangingRun> {
-  const secret = `sg-secret-${name}-${process.pid}-${Date.now()}`;
-  const seconds = 3_000_000 + Math.floor(Math.random() * 1_000_000);
-  const marker = `^sleep ${seconds}$`;
-  const env = { MKO_DB: dbPath };
-  await execa(mkoBin, ['node', 'add', '--hostname', `host-${name}`, '--ip', address, '--user', 'nobody'], { env });
-  await execa(mkoBin, ['ups', 'add', name, '--host', `host-${name}`, '--user', 'sgmon', '--password', secret], { env });
-  const mko = execa(mkoBin, ['ups', 'setup', name], {
-    env: { ...env, ANSIBLE_SSH_ARGS: `-o ProxyCommand="sleep ${seconds}"` },
-    reject: false,
-    all: true,
-  });
-  if (mko.pid) started.push(mko.pid);
-  await waitFor('the ssh ProxyCommand sleep', async () => ((await pidsOf(marker)).length > 0 ? true : undefined));
-  expect(secretFiles(secret).length).toBeGreaterThan(0);
-  return { mko, marker, secret };
-}
 
 function lastOperation(): { id: number; status: string; exitMeaning: string | null; childPgid: number | null } {
   const db = openDb(dbPath);
@@ -132,7 +79,8 @@ afterAll(() => {
 
 describe('mko stopped while ansible-playbook runs', () => {
   it('SIGTERM: cancels like Ctrl-C, stops the whole group, removes the secret file, exits 143', async () => {
-    const run = await startHangingRun('term', '127.0.0.2');
+    const run = await startHangingRun(dbPath, 'term', '127.0.0.2', started);
+    expect(secretFiles(run.secret).length).toBeGreaterThan(0);
     try {
       run.mko.kill('SIGTERM');
       const result = await run.mko;
@@ -151,7 +99,8 @@ describe('mko stopped while ansible-playbook runs', () => {
   }, 60_000);
 
   it('SIGKILL: the group is gone within seconds; the next start marks the run interrupted and leaves no secret', async () => {
-    const run = await startHangingRun('kill', '127.0.0.3');
+    const run = await startHangingRun(dbPath, 'kill', '127.0.0.3', started);
+    expect(secretFiles(run.secret).length).toBeGreaterThan(0);
     try {
       run.mko.kill('SIGKILL');
       await run.mko;

@@ -4,3 +4,4 @@ export { redactArgs, scrub, REDACTED } from './redact.js';
 export { runPlaybook, type PlaybookRun, type PlaybookResult } from './runner.js';
 export { makeRunDir, runDirFor, sweepRunDir } from './run-dir.js';
 export { ownStart, processStart } from './process-identity.js';
+export { cancelOperation, CANCEL_MEANING, type CancelResult } from './cancel.js';

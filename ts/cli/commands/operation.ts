@@ -1,5 +1,5 @@
 import { UserError } from '../../errors.js';
-import { getOperation, listOperations, OPERATION_STATUSES, type Operation, type OperationStatus } from '../../ops/index.js';
+import { cancelOperation, getOperation, listOperations, OPERATION_STATUSES, type Operation, type OperationStatus } from '../../ops/index.js';
 import { builder, command, group } from '../command.js';
 import { withContext, type GlobalArgs } from '../context.js';
 import { decimalOption, decimalPositional } from '../numbers.js';
@@ -81,4 +81,22 @@ const show = command<Args<{ id: number; log?: boolean; json?: boolean }>>({
     }),
 });
 
-export const operationCommand = group('operation', 'The history of every playbook run', [list, show], ['$0 operation list', 'Recent operations']);
+const cancel = command<Args<{ id: number; json?: boolean }>>({
+  command: 'cancel <id>',
+  describe: 'Stop a running operation (from any shell) and mark it cancelled',
+  builder: builder<Args<{ id: number; json?: boolean }>>((y) =>
+    y
+      .positional('id', decimalPositional('id', { demandOption: true, describe: 'Operation id' }))
+      .option('json', { type: 'boolean', describe: 'Print the final operation' })
+      .example('$0 operation cancel 12', 'Stop operation 12 and wait until it has stopped'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async ({ db }) => {
+      const { outcome, operation: op } = await cancelOperation(db, argv.id);
+      if (argv.json) return printJson({ ...op, log: undefined });
+      if (outcome === 'cancelled') return print(`Cancelled operation ${op.id} (${op.kind} ${op.target})`);
+      print(`Operation ${op.id} (${op.kind} ${op.target}) had lost the process running it: marked interrupted (${op.exitMeaning ?? ''})`);
+    }),
+});
+
+export const operationCommand = group('operation', 'The history of every playbook run', [list, show, cancel], ['$0 operation list', 'Recent operations']);

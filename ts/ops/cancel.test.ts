@@ -1,0 +1,108 @@
+// `mko operation cancel` from another process, with real processes: the built mko running a real
+// ansible-playbook that hangs in ssh, cancelled by a second built mko.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../db/index.js';
+import { buildCli, mkoBin } from '../test-support/cli.js';
+import { liveMembers, pidsOf, startHangingRun, waitFor } from '../test-support/hanging-run.js';
+import { CANCEL_MEANING } from './cancel.js';
+import { startOperation } from './operations.js';
+import { processStart } from './process-identity.js';
+
+let dir: string;
+let dbPath: string;
+const started: number[] = [];
+
+const cancel = (id: number | string, ...rest: string[]) =>
+  execa(mkoBin, ['operation', 'cancel', String(id), ...rest], { env: { MKO_DB: dbPath }, reject: false, stdin: 'ignore' });
+
+function row(id?: number): { id: number; kind: string; target: string; status: string; exit_meaning: string | null; child_pgid: number | null } {
+  const db = openDb(dbPath);
+  try {
+    return (id === undefined
+      ? db.prepare('SELECT * FROM operations ORDER BY id DESC LIMIT 1').get()
+      : db.prepare('SELECT * FROM operations WHERE id = ?').get(id)) as ReturnType<typeof row>;
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  await buildCli();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'mko-cancel-'));
+  dbPath = path.join(dir, 'mko.db');
+}, 120_000);
+
+afterEach(() => {
+  for (const pid of started.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('mko operation cancel', () => {
+  it('stops a running mko run from another process: cancelled, mko exited, its group gone; a second cancel says it is finished', async () => {
+    const run = await startHangingRun(dbPath, 'cancel', '127.0.0.4', started);
+    try {
+      const op = row();
+      expect(op.status).toBe('running');
+      const result = await cancel(op.id);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toBe(`Cancelled operation ${op.id} (${op.kind} ${op.target})`);
+      expect(row(op.id)).toMatchObject({ status: 'cancelled', exit_meaning: CANCEL_MEANING });
+      const mko = await run.mko;
+      expect(mko.exitCode, mko.all).toBe(143);
+      expect(await pidsOf(run.marker)).toEqual([]);
+      expect(op.child_pgid).not.toBeNull();
+      await waitFor('the group to be empty', async () => ((await liveMembers(op.child_pgid ?? 0)).length > 0 ? undefined : true), 5000);
+
+      const again = await cancel(op.id);
+      expect(again.exitCode).toBe(1);
+      expect(again.stderr).toBe(`mko: operation ${op.id} already finished (cancelled): nothing to cancel`);
+      expect(again.stdout).toBe('');
+
+      const json = await cancel(op.id, '--json');
+      expect(json.exitCode).toBe(1);
+    } finally {
+      for (const pid of await pidsOf(run.marker)) process.kill(pid, 'SIGKILL');
+    }
+  }, 90_000);
+
+  it('an unknown id is one line, exit 1', async () => {
+    const result = await cancel(999);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe('mko: no operation 999: see mko operation list');
+  });
+
+  it('never signals a process that only got the recorded PID: the run is marked interrupted instead', async () => {
+    const other = execa('sleep', ['3003'], { reject: false });
+    const pid = other.pid ?? 0;
+    started.push(pid);
+    await waitFor('sleep to start', () => processStart(pid) ?? undefined);
+    const db = openDb(dbPath);
+    let id: number;
+    try {
+      id = startOperation(db, { kind: 'test', target: 'reused' });
+      db.prepare('UPDATE operations SET pid = ?, pid_start = ? WHERE id = ?').run(pid, `${processStart(pid)?.split(':')[0]}:1`, id);
+    } finally {
+      db.close();
+    }
+    const result = await cancel(id);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe(`mko: operation ${id} already finished (interrupted): nothing to cancel`);
+    expect(processStart(pid)).not.toBeNull();
+    expect(row(id).status).toBe('interrupted');
+    other.kill('SIGKILL');
+    await other;
+  });
+});
