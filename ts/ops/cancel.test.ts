@@ -1,11 +1,12 @@
 // `mko operation cancel` from another process, with real processes: the built mko running a real
 // ansible-playbook that hangs in ssh, cancelled by a second built mko.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../db/index.js';
+import { projectRoot } from '../paths.js';
 import { buildCli, mkoBin } from '../test-support/cli.js';
 import { liveMembers, pidsOf, startHangingRun, waitFor } from '../test-support/hanging-run.js';
 import { CANCEL_MEANING } from './cancel.js';
@@ -19,12 +20,23 @@ const started: number[] = [];
 const cancel = (id: number | string, ...rest: string[]) =>
   execa(mkoBin, ['operation', 'cancel', String(id), ...rest], { env: { MKO_DB: dbPath }, reject: false, stdin: 'ignore' });
 
-function row(id?: number): { id: number; kind: string; target: string; status: string; exit_meaning: string | null; child_pgid: number | null } {
+interface Row {
+  id: number;
+  source: string;
+  kind: string;
+  target: string;
+  status: string;
+  exit_meaning: string | null;
+  child_pgid: number | null;
+}
+
+/** Operation id, or the last one. */
+function row(id?: number): Row {
   const db = openDb(dbPath);
   try {
     return (id === undefined
       ? db.prepare('SELECT * FROM operations ORDER BY id DESC LIMIT 1').get()
-      : db.prepare('SELECT * FROM operations WHERE id = ?').get(id)) as ReturnType<typeof row>;
+      : db.prepare('SELECT * FROM operations WHERE id = ?').get(id)) as Row;
   } finally {
     db.close();
   }
@@ -75,6 +87,38 @@ describe('mko operation cancel', () => {
       expect(json.exitCode).toBe(1);
     } finally {
       for (const pid of await pidsOf(run.marker)) process.kill(pid, 'SIGKILL');
+    }
+  }, 90_000);
+
+  it('stops a plain ansible-playbook recorded by the history callback (its own Ctrl-C): cancelled', async () => {
+    const seconds = 3_100_000 + Math.floor(Math.random() * 100_000);
+    const playbook = path.join(dir, 'slow.yml');
+    writeFileSync(playbook, `---\n- name: Slow\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Wait\n      ansible.builtin.command: sleep ${seconds}\n`);
+    openDb(dbPath).close();
+    const before = row()?.id ?? 0;
+    const ansible = execa('ansible-playbook', ['-i', 'localhost,', '-c', 'local', playbook], {
+      cwd: dir,
+      reject: false,
+      all: true,
+      // Its own process group, as a shell runs a job.
+      detached: true,
+      env: { ANSIBLE_CONFIG: path.join(projectRoot, 'ansible.cfg'), ANSIBLE_CACHE_PLUGIN_CONNECTION: path.join(dir, 'facts'), ANSIBLE_NOCOLOR: '1', MKO_DB: dbPath, MKO_OPERATION_ID: undefined },
+    });
+    if (ansible.pid) started.push(ansible.pid);
+    try {
+      await waitFor('the task to run', async () => ((await pidsOf(`^sleep ${seconds}$`)).length > 0 ? true : undefined));
+      const op = row();
+      expect(op.id).toBeGreaterThan(before);
+      expect(op).toMatchObject({ source: 'ansible', status: 'running' });
+      const result = await cancel(op.id, '--json');
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ id: op.id, source: 'ansible', status: 'cancelled', exitMeaning: CANCEL_MEANING });
+      const done = await ansible;
+      expect(done.exitCode, done.all).not.toBe(0);
+      await waitFor('its task to end', async () => ((await pidsOf(`^sleep ${seconds}$`)).length === 0 ? true : undefined), 5000);
+      expect(row(op.id)).toMatchObject({ status: 'cancelled', exit_meaning: CANCEL_MEANING });
+    } finally {
+      for (const pid of await pidsOf(`^sleep ${seconds}$`)) process.kill(pid, 'SIGKILL');
     }
   }, 90_000);
 

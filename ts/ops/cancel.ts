@@ -1,6 +1,7 @@
 // `mko operation cancel`: stop a running operation from any shell by signalling the process that
 // records it (an mko runner: SIGTERM, which it handles like Ctrl-C; a plain ansible-playbook
 // with the history callback: SIGINT, its own Ctrl-C), then wait for the row to be finished.
+import { readFileSync } from 'node:fs';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getOperation, markInterrupted, type Operation, type OperationRow } from './operations.js';
@@ -26,6 +27,16 @@ function recorderOf(db: Db, id: number): Recorder {
   return row;
 }
 
+/** Whether pid leads its own process group (a shell's job), read from /proc/<pid>/stat field 5. */
+function leadsGroup(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2] === String(pid);
+  } catch {
+    return false;
+  }
+}
+
 const notRunning = (id: number, status: string): UserError => new UserError(`operation ${id} already finished (${status}): nothing to cancel`);
 
 /**
@@ -48,7 +59,9 @@ export async function cancelOperation(db: Db, id: number, options: { timeoutMs?:
   }
   const signal: NodeJS.Signals = row.source === 'ansible' ? 'SIGINT' : 'SIGTERM';
   try {
-    process.kill(row.pid, signal);
+    // Ctrl-C reaches a shell job's whole group (the workers' commands too): do the same when
+    // ansible-playbook leads its group; never a group it merely shares (with its parent).
+    process.kill(row.source === 'ansible' && leadsGroup(row.pid) ? -row.pid : row.pid, signal);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EPERM') {
       throw new UserError(`operation ${id}: not allowed to signal process ${row.pid} (another user's): run mko operation cancel as that user`);
