@@ -106,3 +106,20 @@ describe.skipIf(!isRoot)('lab of 2 hosts (skipped unless root: it makes netns, b
     expect((await stat('/dev/null')).mode & 0o777).toBe(0o666);
   });
 });
+
+describe.skipIf(!isRoot)('mko lab down on a machine with no fleet yet (skipped unless root)', () => {
+  it('succeeds, as the main job\'s first step needs, and makes no database or folder', async () => {
+    const { buildCli, mkoBin } = await import('../test-support/cli.js');
+    await buildCli();
+    const dir = await mkdtemp(join(tmpdir(), 'mko-lab-nofleet-'));
+    try {
+      const dbPath = join(dir, 'fresh', 'mko.db');
+      const result = await execa(mkoBin, ['lab', 'down', '--name', 'nofleet'], { env: { MKO_DB: dbPath }, reject: false, stdin: 'ignore' });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^Lab nofleet is down$/m);
+      await expect(stat(join(dir, 'fresh'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { labDown, labStatus, labUp } from '../../lab/index.js';
 import { registerLab, unregisterLab } from '../../lab/register.js';
+import { dataDirFor, resolveDbPath } from '../../paths.js';
 import { testSsh } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
@@ -76,13 +78,21 @@ const down = command<Args<LabArgs>>({
   command: 'down',
   describe: 'Stop the lab and remove everything it made, including its cluster in the database',
   builder: builder<Args<LabArgs>>((y) => nameOption(y).example('$0 lab down', 'Remove the lab')),
-  handler: (argv) =>
-    withContext(argv, async (ctx) => {
+  handler: async (argv) => {
+    // The lab is this machine's, not the database's: with no fleet yet (a fresh checkout, the
+    // main job's first step) there is nothing to forget, and no database is made to say so.
+    const dbPath = resolveDbPath(argv.db);
+    if (dbPath !== ':memory:' && !existsSync(dbPath)) {
+      await labDown({ name: argv.name, stateDir: labDir(dataDirFor(dbPath), argv.name), onProgress: progress });
+      return print(`Lab ${argv.name} is down`);
+    }
+    return withContext(argv, async (ctx) => {
       await labDown({ name: argv.name, stateDir: labDir(ctx.dataDir, argv.name), onProgress: progress });
       const removed = unregisterLab(ctx.db, ctx.dataDir, argv.name);
       const what = [removed.cluster ? `cluster ${argv.name}` : '', removed.nodes ? `${removed.nodes} lab node(s)` : ''].filter(Boolean);
       print(`Lab ${argv.name} is down${what.length ? `; removed ${what.join(' and ')}` : ''}`);
-    }),
+    });
+  },
 });
 
 export const labCommand = group('lab', 'A lab of real hosts on this machine, to try mko without hardware', [up, status, down], ['$0 lab up', 'Start a five-host lab']);
