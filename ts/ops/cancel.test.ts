@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../db/index.js';
 import { projectRoot } from '../paths.js';
 import { buildCli, mkoBin } from '../test-support/cli.js';
-import { liveMembers, pidsOf, startHangingRun, waitFor } from '../test-support/hanging-run.js';
+import { killAll, liveMembers, pidsOf, startHangingRun, waitFor } from '../test-support/hanging-run.js';
 import { CANCEL_MEANING } from './cancel.js';
 import { startOperation } from './operations.js';
 import { processStart } from './process-identity.js';
@@ -48,15 +48,7 @@ beforeAll(async () => {
   dbPath = path.join(dir, 'mko.db');
 }, 120_000);
 
-afterEach(() => {
-  for (const pid of started.splice(0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
+afterEach(() => killAll(started.splice(0)));
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

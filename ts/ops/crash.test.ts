@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { buildCli, mkoBin } from '../test-support/cli.js';
-import { liveMembers, pidsOf, startHangingRun, waitFor } from '../test-support/hanging-run.js';
+import { killAll, liveMembers, pidsOf, startHangingRun, waitFor } from '../test-support/hanging-run.js';
 import { getOperation, markInterrupted, startOperation } from './operations.js';
 import { processStart } from './process-identity.js';
 import { makeRunDir, runDirFor, sweepRunDir } from './run-dir.js';
@@ -62,16 +62,8 @@ beforeAll(async () => {
   dbPath = path.join(dir, 'mko.db');
 }, 120_000);
 
-afterEach(async () => {
-  // Whatever a failed test left running (only processes this file started).
-  for (const pid of [...started.splice(0), ...groups.splice(0).map((pgid) => -pgid)]) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
+// Whatever a failed test left running (only processes this file started).
+afterEach(() => killAll([...started.splice(0), ...groups.splice(0).map((pgid) => -pgid)]));
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

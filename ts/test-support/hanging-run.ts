@@ -3,17 +3,22 @@
 // ssh and the sleep), with helpers to find and wait for processes.
 import { execa, type ResultPromise } from 'execa';
 import { mkoBin } from './cli.js';
+import { pollUntil } from './lab.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Poll probe every 100 ms until it gives a value. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
+/** Poll probe every 100 ms until it gives a value (the lab tests' pollUntil, at a faster pace). */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  return pollUntil(what, timeoutMs, async () => probe(), 100);
+}
+
+/** SIGKILL what a failed test left running: PIDs, and process groups as negative numbers. */
+export function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
   }
 }
 
