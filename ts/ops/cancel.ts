@@ -1,11 +1,10 @@
 // `mko operation cancel`: stop a running operation from any shell by signalling the process that
 // records it (an mko runner: SIGTERM, which it handles like Ctrl-C; a plain ansible-playbook
 // with the history callback: SIGINT, its own Ctrl-C), then wait for the row to be finished.
-import { readFileSync } from 'node:fs';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getOperation, markInterrupted, type Operation, type OperationRow } from './operations.js';
-import { processStart } from './process-identity.js';
+import { processStart, statField } from './process-identity.js';
 
 export const CANCEL_MEANING = 'cancelled by mko operation cancel';
 const POLL_MS = 100;
@@ -27,15 +26,8 @@ function recorderOf(db: Db, id: number): Recorder {
   return row;
 }
 
-/** Whether pid leads its own process group (a shell's job), read from /proc/<pid>/stat field 5. */
-function leadsGroup(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2] === String(pid);
-  } catch {
-    return false;
-  }
-}
+/** Whether pid leads its own process group (a shell's job): field 5 of /proc/<pid>/stat is its pgid. */
+const leadsGroup = (pid: number): boolean => statField(pid, 5) === String(pid);
 
 const notRunning = (id: number, status: string): UserError => new UserError(`operation ${id} already finished (${status}): nothing to cancel`);
 

@@ -16,22 +16,29 @@ function currentBootId(): string | null {
 }
 
 /**
- * The start of process pid as "<boot id>:<start time in clock ticks since boot>" (field 22 of
- * /proc/<pid>/stat), or null when there is no such process or no /proc to read it from.
+ * Field `n` (numbered from 1, as proc(5) does, n >= 3) of /proc/<pid>/stat, or null when there is
+ * no such process or no /proc to read it from.
  */
-export function processStart(pid: number): string | null {
-  const boot = currentBootId();
-  if (boot === null) return null;
+export function statField(pid: number, n: number): string | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return null;
   }
-  // Field 2, the command name in parentheses, may itself hold spaces and parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so field 22 is fields[19].
-  const ticks = fields[19];
+  // Field 2, the command name in parentheses, may itself hold spaces and parentheses: count from
+  // after its last ')', where field 3 (state) begins.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3] ?? null;
+}
+
+/**
+ * The start of process pid as "<boot id>:<start time in clock ticks since boot>" (field 22 of
+ * /proc/<pid>/stat), or null when there is no such process or no /proc to read it from.
+ */
+export function processStart(pid: number): string | null {
+  const boot = currentBootId();
+  if (boot === null) return null;
+  const ticks = statField(pid, 22);
   return ticks && /^\d+$/.test(ticks) ? `${boot}:${ticks}` : null;
 }
 
