@@ -1,6 +1,6 @@
 // Which process a PID is: the PID with its start, so a PID reused by a later process (after a
 // reboot, or once the PID space wraps) is not mistaken for the one that was recorded.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let bootId: string | null | undefined;
 
@@ -44,3 +44,14 @@ export function processStart(pid: number): string | null {
 
 /** This process's start, computed once. */
 export const ownStart: string | null = processStart(process.pid);
+
+/** Whether process group pgid still has a member that runs (a zombie, only waiting to be reaped, does not). */
+export function groupHasLiveMember(pgid: number): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return false;
+  }
+  return pids.some((pid) => statField(Number(pid), 5) === String(pgid) && statField(Number(pid), 3) !== 'Z');
+}

@@ -8,6 +8,7 @@ import { writeExtraVarsFile } from './extra-vars.js';
 import { appendLog, finishOperation, isAlive, recordChild, startOperation, type HostRecap, type OperationStatus } from './operations.js';
 import { exitMeaning, parseRecap } from './recap.js';
 import { redactArgs, scrub } from './redact.js';
+import { groupHasLiveMember } from './process-identity.js';
 import { makeRunDir } from './run-dir.js';
 
 export interface PlaybookRun {
@@ -161,7 +162,11 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     // ansible-playbook is gone: workers still exiting get a moment, anything left after is killed.
     // (isAlive of a negative PID asks about the process group.)
     for (let waited = 0; child.pid && isAlive(-child.pid) && waited < GROUP_END_MS; waited += 50) await sleep(50);
-    stopGroup('SIGKILL');
+    if (child.pid && isAlive(-child.pid)) {
+      stopGroup('SIGKILL');
+      // SIGKILL is delivered at once but takes effect a moment later: return when they are gone.
+      for (let waited = 0; groupHasLiveMember(child.pid) && waited < GROUP_END_MS; waited += 20) await sleep(20);
+    }
     run.signal?.removeEventListener('abort', cancel);
     clearInterval(timer);
     flush();
