@@ -6,11 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testLabName } from '../test-support/lab.js';
 import { projectRoot } from '../paths.js';
 
 const isRoot = process.getuid?.() === 0;
 const mko = path.join(projectRoot, 'bin', 'mko');
-const LAB = 'cst';
+const LAB = testLabName('cst');
 
 interface StatusRow {
   hostname: string;

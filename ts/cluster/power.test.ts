@@ -20,10 +20,10 @@ import { buildCli, mkoBin as mko } from '../test-support/cli.js';
 import { readPowerReports } from './power.js';
 import { getPowerRun, savePowerRun, type PowerRun, type PowerStep } from './power-store.js';
 import type { NodeStatus } from './status-store.js';
-import { expectLabGone } from '../test-support/lab.js';
+import { expectLabGone, testLabName } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
-const LAB = 'pwr';
+const LAB = testLabName('pwr');
 const host = (n: number): string => `${LAB}-n${n}`;
 
 interface CliPower {

@@ -13,12 +13,12 @@ import { openDb } from '../db/index.js';
 import { labStatus, parseMagicPacket, sshArgs, type LabInfo } from '../lab/index.js';
 import { getOperation } from '../ops/index.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
-import { tearDownLab } from '../test-support/lab.js';
+import { tearDownLab, testLabName } from '../test-support/lab.js';
 import type { NodeStatus } from './status-store.js';
 import type { PowerRun } from './power-store.js';
 
 const isRoot = process.getuid?.() === 0;
-const LAB = 'se';
+const LAB = testLabName('se');
 const n1 = `${LAB}-n1`;
 const n2 = `${LAB}-n2`;
 const SECUREON = 'a1:b2:c3:d4:e5:f6';

@@ -18,10 +18,10 @@ import type { NodeStatus } from '../cluster/status-store.js';
 import { openDb } from '../db/index.js';
 import { projectRoot } from '../paths.js';
 import { mkoBin as mko } from '../test-support/cli.js';
-import { labUpsText, pollUntil, tearDownLab } from '../test-support/lab.js';
+import { labUpsText, pollUntil, tearDownLab, testLabName } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
-const LAB = 'drl';
+const LAB = testLabName('drl');
 const host = (n: number): string => `${LAB}-n${n}`;
 const UPS_HOST = host(6);
 const CLUSTER_HOSTS = [1, 2, 3, 4, 5].map(host);

@@ -13,10 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPaths } from '../lab/host.js';
 import { migrationsDir, projectRoot, templatesDir } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
-import { labUpsText, pollUntil, tearDownLab } from '../test-support/lab.js';
+import { labUpsText, pollUntil, tearDownLab, testLabName } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
-const LAB = 'wun';
+const LAB = testLabName('wun');
 const CONTROLLER = `${LAB}-n1`;
 const UPS_HOST = `${LAB}-n2`;
 const UNIT = 'mko-ups-monitor';

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testLabName } from '../test-support/lab.js';
 import { openDb, type Db } from '../db/index.js';
 import { listScenarios, runScenarios, type ScenarioResult } from './harness.js';
 
@@ -38,7 +39,7 @@ describe.skipIf(!isRoot)('scenario harness', () => {
       '    - name: Probe a file nobody makes, even in check mode\n      ansible.builtin.command: cat /etc/mko-missing\n      changed_when: false\n      check_mode: false\n',
     );
     db = openDb(path.join(dir, 'mko.db'));
-    results = await runScenarios(listScenarios(root), { db, dbPath: path.join(dir, 'mko.db'), dataDir: dir, labName: 'hns' });
+    results = await runScenarios(listScenarios(root), { db, dbPath: path.join(dir, 'mko.db'), dataDir: dir, labName: testLabName('hns') });
   }, 600_000);
 
   afterAll(() => {

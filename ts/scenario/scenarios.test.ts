@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testLabName } from '../test-support/lab.js';
 import { openDb, type Db } from '../db/index.js';
 import { listScenarios, runScenarios, type ScenarioResult } from './harness.js';
 
@@ -21,7 +22,7 @@ describe.skipIf(!isRoot)('molecule scenarios on the lab', () => {
       db,
       dbPath: path.join(dir, 'mko.db'),
       dataDir: dir,
-      labName: 'mol',
+      labName: testLabName('mol'),
       onProgress: (m) => process.stderr.write(`scenario: ${m}\n`),
     });
   }, 1_800_000);

@@ -4,6 +4,16 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import { mkoBin } from './cli.js';
 
+/**
+ * A test's lab name: `base` plus $MKO_TEST_LAB_SUFFIX, so that two checkouts (or worktrees) can run
+ * the same lab test at once without their labs, bridges and namespaces colliding.
+ */
+export function testLabName(base: string): string {
+  const suffix = process.env.MKO_TEST_LAB_SUFFIX ?? '';
+  if (!/^[a-z0-9]{0,4}$/.test(suffix)) throw new Error(`MKO_TEST_LAB_SUFFIX "${suffix}": use up to 4 lower-case letters or digits`);
+  return base + suffix;
+}
+
 /** Ask `probe` every `intervalMs` until it gives a value; fail naming `what` after `timeoutMs`. */
 export async function pollUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>, intervalMs = 1000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -18,10 +18,10 @@ import { getOperation, runPlaybook } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
 import { probeSsh, setRtcAlarm, type NicRunResult, type WakeRecap, type WakeResult, type WolStatus } from './index.js';
-import { expectLabGone } from '../test-support/lab.js';
+import { expectLabGone, testLabName } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
-const LAB = 'woll';
+const LAB = testLabName('woll');
 
 describe.skipIf(!isRoot)('Wake-on-LAN on the lab (skipped unless root)', () => {
   let dir: string;
