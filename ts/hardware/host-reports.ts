@@ -47,24 +47,6 @@ export interface ReportingRun extends Omit<PlaybookRun, 'extraVars'> {
   extraVars?: Record<string, unknown>;
 }
 
-/** The last "fatal: [host]: ...! => {json}" line for a host, as its message. */
-function fatalMessage(output: string, host: string): string | undefined {
-  const prefix = `fatal: [${host}]: `;
-  const line = output
-    .split('\n')
-    .filter((l) => l.startsWith(prefix))
-    .pop();
-  if (!line) return undefined;
-  const json = line.slice(line.indexOf('=>') + 2).trim();
-  try {
-    const parsed = JSON.parse(json) as { msg?: unknown };
-    if (typeof parsed.msg === 'string') return parsed.msg.trim().split('\n')[0];
-  } catch {
-    // not JSON: keep the raw text
-  }
-  return json.slice(0, 300);
-}
-
 /**
  * Run a playbook that writes `<dir>/<inventory_hostname>.json` per host into a private (0700)
  * temporary directory, and return each expected host's file or why there is none.
@@ -78,9 +60,10 @@ export async function runForHostReports(db: Db, run: ReportingRun): Promise<{ re
       const file = path.join(dir, `${host}.json`);
       if (existsSync(file)) return { host, status: 'reported', text: readFileSync(file, 'utf8') };
       const recap = result.recap[host];
-      const message = fatalMessage(result.output, host);
-      // With ignore_unreachable, ansible-core counts the host as ok (unreachable=0, ignored=1).
-      if ((recap && recap.unreachable > 0) || result.output.includes(`fatal: [${host}]: UNREACHABLE!`)) {
+      const failure = result.failures[host];
+      const message = failure?.message.split('\n')[0] || undefined;
+      // With ignore_unreachable, ansible-core counts the host as ok (unreachable=0, ignored=1): the failure says it.
+      if ((recap && recap.unreachable > 0) || failure?.status === 'unreachable') {
         return { host, status: 'unreachable', reason: message ?? 'unreachable' };
       }
       if (result.status === 'cancelled') return { host, status: 'failed', reason: 'cancelled before its report was written' };

@@ -1,5 +1,6 @@
 import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
+import { currentInvocation } from './invocation.js';
 import { ownStart, processStart } from './process-identity.js';
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
@@ -13,6 +14,15 @@ export interface HostRecap {
   skipped: number;
   rescued: number;
   ignored: number;
+}
+
+/** A host's last failure in a run, as the history callback recorded it. */
+export interface HostFailure {
+  task: string | null;
+  status: 'failed' | 'unreachable';
+  message: string;
+  /** The task ignored it (ignore_errors, ignore_unreachable): the run went on for that host. */
+  ignored: boolean;
 }
 
 export interface Operation {
@@ -29,6 +39,13 @@ export interface Operation {
   startedAt: string;
   finishedAt: string | null;
   recap: Record<string, HostRecap>;
+  failures: Record<string, HostFailure>;
+  /** What the playbook reported with set_stats: per host, and "_run" for the whole run. */
+  results: Record<string, Record<string, unknown>>;
+  /** The mko command line that started it (retry re-runs it), null when there is none. */
+  command: string[] | null;
+  cwd: string | null;
+  retryOf: number | null;
   log: string;
 }
 
@@ -51,6 +68,11 @@ export interface OperationRow {
   pid_start: string | null;
   child_pgid: number | null;
   child_start: string | null;
+  failures: string;
+  results: string;
+  command: string | null;
+  cwd: string | null;
+  retry_of: number | null;
 }
 
 function toOperation(row: OperationRow): Operation {
@@ -68,6 +90,11 @@ function toOperation(row: OperationRow): Operation {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     recap: JSON.parse(row.recap) as Record<string, HostRecap>,
+    failures: JSON.parse(row.failures) as Record<string, HostFailure>,
+    results: JSON.parse(row.results) as Record<string, Record<string, unknown>>,
+    command: row.command === null ? null : (JSON.parse(row.command) as string[]),
+    cwd: row.cwd,
+    retryOf: row.retry_of,
     log: row.log,
   };
 }
@@ -79,13 +106,24 @@ export interface NewOperation {
   args?: string[];
 }
 
+/** A new running operation owned by this process, with the command that started it (see setInvocation). */
 export function startOperation(db: Db, op: NewOperation): number {
+  const { command, retryOf } = currentInvocation();
   const result = db
     .prepare(
-      `INSERT INTO operations (kind, target, playbook, args, source, status, pid, pid_start)
-       VALUES (@kind, @target, @playbook, @args, 'mko', 'running', @pid, @pidStart)`,
+      `INSERT INTO operations (kind, target, playbook, args, source, status, pid, pid_start, command, retry_of)
+       VALUES (@kind, @target, @playbook, @args, 'mko', 'running', @pid, @pidStart, @command, @retryOf)`,
     )
-    .run({ kind: op.kind, target: op.target, playbook: op.playbook ?? null, args: JSON.stringify(op.args ?? []), pid: process.pid, pidStart: ownStart });
+    .run({
+      kind: op.kind,
+      target: op.target,
+      playbook: op.playbook ?? null,
+      args: JSON.stringify(op.args ?? []),
+      pid: process.pid,
+      pidStart: ownStart,
+      command: command ? JSON.stringify(command) : null,
+      retryOf,
+    });
   return Number(result.lastInsertRowid);
 }
 

@@ -1,13 +1,13 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { dataDirFor, inventoryScript, playbooksDir, projectRoot } from '../paths.js';
 import { writeExtraVarsFile } from './extra-vars.js';
-import { appendLog, finishOperation, isAlive, recordChild, startOperation, type HostRecap, type OperationStatus } from './operations.js';
-import { exitMeaning, parseRecap } from './recap.js';
-import { redactArgs, scrub } from './redact.js';
+import { followOperation } from './follow.js';
+import { appendLog, finishOperation, getOperation, isAlive, recordChild, startOperation, type HostFailure, type HostRecap, type OperationStatus } from './operations.js';
+import { exitMeaning } from './exit-meaning.js';
 import { groupHasLiveMember } from './process-identity.js';
 import { makeRunDir } from './run-dir.js';
 
@@ -23,13 +23,20 @@ export interface PlaybookRun {
   diff?: boolean;
   /** Passed through a 0600 file in <data dir>/run, never on the command line; data, never templated. */
   extraVars?: Record<string, unknown>;
-  /** Values to blank out of the stored and streamed log. */
+  /** Values the history callback blanks out of everything it stores (handed over in a 0600 file). */
   secrets?: string[];
   extraArgs?: string[];
+  /**
+   * ansible-playbook's arguments as given, instead of the ones built from playbook, limit,
+   * check, diff, extraVars and extraArgs (a retry of a plain ansible-playbook run).
+   */
+  argv?: string[];
+  /** Where ansible-playbook runs (relative paths in argv resolve against it); default the project. */
+  cwd?: string;
   /** The database file the inventory script and callback should read. */
   dbPath: string;
   env?: Record<string, string>;
-  /** Receives Ansible's output as it arrives. */
+  /** Receives the operation's log (the callback's rendering, secrets blanked) as it is stored. */
   onOutput?: (chunk: string) => void;
   /** Cancels the run; a reason of 'SIGTERM' (or another signal's name) says mko was stopped by it. */
   signal?: AbortSignal;
@@ -41,10 +48,24 @@ export interface PlaybookResult {
   exitCode: number | null;
   exitMeaning: string;
   recap: Record<string, HostRecap>;
+  failures: Record<string, HostFailure>;
+  results: Record<string, Record<string, unknown>>;
+  /** The operation's log as stored. */
   output: string;
 }
 
-const LOG_FLUSH_MS = 1000;
+/** Called with each operation this process starts a run for; the run's result waits for what it returns. */
+export type RunObserver = (db: Db, operationId: number) => Promise<void> | void;
+const observers = new Set<RunObserver>();
+
+/** Watch every run this process starts (the CLI's progress line); returns the way to stop. */
+export function observeRuns(observer: RunObserver): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
+/** How much of ansible-playbook's own output is kept: only for errors before the callback starts. */
+const TAIL_CHARS = 8192;
 const CANCEL_GRACE_MS = 5000;
 /** Leads ansible-playbook's process group and stops the group should mko die without doing so. */
 const runGuard = path.join(projectRoot, 'bin', 'mko-run-guard.mjs');
@@ -62,44 +83,55 @@ function cancelMeaning(reason: unknown): string {
 }
 
 /**
- * The one way mko runs Ansible: record the operation first, stream output live to the caller and
- * into the operation's log, parse the recap, record the exit code with its meaning.
+ * What ansible-playbook said before the history callback could record anything (a playbook that
+ * does not parse, a missing file): its ERROR lines, else its last line, with mko's secrets blanked.
+ */
+function earlyError(tail: string, secrets: readonly string[]): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /^(\[ERROR\]|ERROR!)/.test(l));
+  const text = (errors.length > 0 ? errors.join(' ') : lines.at(-1) ?? '').slice(0, 500);
+  return secrets.filter((s) => s.length >= 4).reduce((acc, s) => acc.split(s).join('<redacted>'), text);
+}
+
+/**
+ * The one way mko runs Ansible: record the operation first, let the mko.fleet.history callback
+ * record the run into it (log, events, recap, failures), record how it ended when the callback
+ * could not (cancelled, crashed, never started), and return the record.
  */
 export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookResult> {
   const playbook = path.isAbsolute(run.playbook) ? run.playbook : path.join(playbooksDir, run.playbook);
   const tempDir = makeRunDir(dataDirFor(run.dbPath), 'run');
   liveRunDirs.add(tempDir);
-  const args = ['-i', inventoryScript, playbook];
-  if (run.limit) args.push('--limit', run.limit);
-  if (run.check) args.push('--check');
-  if (run.diff) args.push('--diff');
-  if (run.extraVars && Object.keys(run.extraVars).length > 0) {
-    const varsFile = path.join(tempDir, 'extra-vars.json');
-    writeExtraVarsFile(varsFile, run.extraVars);
-    args.push('-e', `@${varsFile}`);
+  let args: string[];
+  if (run.argv) {
+    args = run.argv;
+  } else {
+    args = ['-i', inventoryScript, playbook];
+    if (run.limit) args.push('--limit', run.limit);
+    if (run.check) args.push('--check');
+    if (run.diff) args.push('--diff');
+    if (run.extraVars && Object.keys(run.extraVars).length > 0) {
+      const varsFile = path.join(tempDir, 'extra-vars.json');
+      writeExtraVarsFile(varsFile, run.extraVars);
+      args.push('-e', `@${varsFile}`);
+    }
+    args.push(...(run.extraArgs ?? []));
   }
-  args.push(...(run.extraArgs ?? []));
-
-  const operationId = startOperation(db, {
-    kind: run.kind,
-    target: run.target,
-    playbook: path.relative(projectRoot, playbook),
-    args: redactArgs(['ansible-playbook', ...args.map((a) => a.replace(tempDir, '$TMP'))]),
-  });
-
   const secrets = run.secrets ?? [];
-  let output = '';
-  let pending = '';
-  const flush = (): void => {
-    appendLog(db, operationId, pending);
-    pending = '';
-  };
-  const timer = setInterval(flush, LOG_FLUSH_MS);
+  const secretsFile = path.join(tempDir, 'secrets.json');
+  writeFileSync(secretsFile, JSON.stringify(secrets), { mode: 0o600 });
+
+  // The callback fills in the command line, as it does for a plain run.
+  const operationId = startOperation(db, { kind: run.kind, target: run.target, playbook: path.relative(projectRoot, playbook) });
+  const watchers = [...observers].map((observe) => observe(db, operationId));
+  const streaming = new AbortController();
+  const streamed = run.onOutput ? streamLog(db, operationId, run.onOutput, streaming.signal) : Promise.resolve();
+  let tail = '';
   let cancelled = false;
 
   try {
     const child = execa(process.execPath, [runGuard, 'ansible-playbook', ...args], {
-      cwd: projectRoot,
+      cwd: run.cwd ?? projectRoot,
       env: {
         ANSIBLE_CONFIG: path.join(projectRoot, 'ansible.cfg'),
         ANSIBLE_NOCOLOR: '1',
@@ -108,8 +140,10 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
         // data/mko.db, as ansible.cfg says): two fleets or labs with the same host names never
         // read each other's cached addresses.
         ANSIBLE_CACHE_PLUGIN_CONNECTION: path.join(path.dirname(path.resolve(run.dbPath)), 'ansible-facts'),
-        MKO_DB: run.dbPath,
+        MKO_DB: path.resolve(run.dbPath),
         MKO_OPERATION_ID: String(operationId),
+        MKO_SECRETS_FILE: secretsFile,
+        MKO_RUN_DIR: tempDir,
         ...run.env,
       },
       all: true,
@@ -139,23 +173,8 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     if (run.signal?.aborted) cancel();
     run.signal?.addEventListener('abort', cancel, { once: true });
     child.all?.setEncoding('utf8');
-    // Scrub whole lines only, so a secret split across two chunks is still caught.
-    let partial = '';
-    const emit = (text: string): void => {
-      const clean = scrub(text, secrets);
-      output += clean;
-      pending += clean;
-      run.onOutput?.(clean);
-    };
     child.all?.on('data', (chunk: string) => {
-      const text = partial + chunk;
-      const cut = text.lastIndexOf('\n') + 1;
-      partial = text.slice(cut);
-      if (cut > 0) emit(text.slice(0, cut));
-    });
-    child.all?.on('end', () => {
-      if (partial) emit(partial);
-      partial = '';
+      tail = (tail + chunk).slice(-TAIL_CHARS);
     });
     const result = await child;
     escalation.forEach(clearTimeout);
@@ -168,24 +187,52 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
       for (let waited = 0; groupHasLiveMember(child.pid) && waited < GROUP_END_MS; waited += 20) await sleep(20);
     }
     run.signal?.removeEventListener('abort', cancel);
-    clearInterval(timer);
-    flush();
-    if (result.exitCode === 127 && output.includes('mko-run-guard: cannot run ansible-playbook')) {
+    if (result.exitCode === 127 && tail.includes('mko-run-guard: cannot run ansible-playbook')) {
       throw new UserError('ansible-playbook is not installed: install it with `apt install ansible` (ansible-core 2.14 or later)');
     }
-    const recap = parseRecap(output);
     const exitCode = result.exitCode ?? null;
-    const status: PlaybookResult['status'] = cancelled ? 'cancelled' : exitCode === 0 ? 'succeeded' : 'failed';
-    const meaning = cancelled ? cancelMeaning(run.signal?.reason) : exitMeaning(exitCode);
-    finishOperation(db, operationId, { status, exitCode, exitMeaning: meaning, recap });
-    return { operationId, status, exitCode, exitMeaning: meaning, recap, output };
+    const recorded = getOperation(db, operationId);
+    if (cancelled) {
+      finishOperation(db, operationId, { status: 'cancelled', exitCode, exitMeaning: cancelMeaning(run.signal?.reason) });
+    } else if (recorded.status === 'running') {
+      // Ended before its recap: the callback recorded what it saw, the exit code says the rest.
+      const early = recorded.log === '' ? earlyError(tail, secrets) : '';
+      if (early) appendLog(db, operationId, `${early}\n`);
+      const meaning = exitMeaning(exitCode);
+      finishOperation(db, operationId, { status: exitCode === 0 ? 'succeeded' : 'failed', exitCode, exitMeaning: early ? `${meaning}: ${early}` : meaning });
+    } else if (recorded.exitCode !== exitCode) {
+      // The callback's code follows from the recap; ansible-playbook's own says more (8: a failure stopped the play).
+      finishOperation(db, operationId, { status: recorded.status, exitCode, exitMeaning: exitMeaning(exitCode) });
+    }
+    return await settle(db, operationId);
   } catch (error) {
-    clearInterval(timer);
-    flush();
     finishOperation(db, operationId, { status: 'failed', exitCode: null, exitMeaning: `could not run ansible-playbook: ${(error as Error).message}` });
     throw error;
   } finally {
+    streaming.abort();
+    await Promise.allSettled([streamed, ...watchers]);
     rmSync(tempDir, { recursive: true, force: true });
     liveRunDirs.delete(tempDir);
   }
+
+  async function settle(db: Db, id: number): Promise<PlaybookResult> {
+    // Followers see the end within one poll: let them show it before the caller prints more.
+    await Promise.race([Promise.allSettled([streamed, ...watchers]), sleep(2000)]);
+    const op = getOperation(db, id);
+    return {
+      operationId: id,
+      status: op.status === 'running' ? 'failed' : op.status,
+      exitCode: op.exitCode,
+      exitMeaning: op.exitMeaning ?? '',
+      recap: op.recap,
+      failures: op.failures,
+      results: op.results,
+      output: op.log,
+    };
+  }
+}
+
+/** Hand the stored log to onOutput as it grows, until the operation ends (or signal stops it). */
+async function streamLog(db: Db, id: number, onOutput: (chunk: string) => void, signal: AbortSignal): Promise<void> {
+  for await (const item of followOperation(db, id, { signal })) if (item.type === 'log') onOutput(item.text);
 }

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { shutdownCluster, startupCluster } from '../cluster/power.js';
 import type { Db } from '../db/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { appendLog, finishOperation, makeRunDir, redactArgs, runPlaybook, startOperation, type PlaybookResult } from '../ops/index.js';
+import { appendLog, finishOperation, makeRunDir, runPlaybook, startOperation, type PlaybookResult } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
 import { wakeCluster } from '../wol/index.js';
 import type { ActionRequest, ActionResult, ActionRunner } from './engine.js';
@@ -95,7 +95,7 @@ export class FleetActionRunner implements ActionRunner {
     const { db } = this.options;
     const command = request.rule.options.command ?? '';
     const timeout = (request.rule.options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_S) * 1000;
-    const operationId = startOperation(db, { kind: 'power:notify', target: request.cluster.name, args: redactArgs(['/bin/sh', '-c', command]) });
+    const operationId = startOperation(db, { kind: 'power:notify', target: request.cluster.name, args: ['/bin/sh', '-c', command] });
     request.linkOperation(operationId);
     appendLog(db, operationId, `${request.event.kind} on UPS ${request.event.ups} (event ${request.event.id}), rule ${request.rule.name}: ${command}\n`);
     const child = await execa('/bin/sh', ['-c', command], {

@@ -17,25 +17,13 @@ export interface SshTestRun {
   operationId: number;
 }
 
-const CHECKS: { failure: SshFailure; pattern: RegExp }[] = [
-  { failure: 'host-key-changed', pattern: /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/ },
-  { failure: 'auth-refused', pattern: /Permission denied \(|Too many authentication failures|Authentication failed/ },
-  { failure: 'sudo-needs-password', pattern: /Missing sudo password|a password is required|Incorrect sudo password|sudo: a terminal is required/ },
-  { failure: 'unreachable', pattern: /UNREACHABLE!|Connection refused|Connection timed out|No route to host|Could not resolve hostname|Network is unreachable/ },
-];
+const FAILURES: readonly SshFailure[] = ['unreachable', 'auth-refused', 'host-key-changed', 'sudo-needs-password', 'error'];
 
-/** Which step of login-then-sudo failed, read from Ansible's output. */
-export function classifySshFailure(output: string): SshFailure {
-  return CHECKS.find((check) => check.pattern.test(output))?.failure ?? 'error';
-}
-
-/** The lines of Ansible's output about one host (its task results carry the error messages). */
-export function hostLines(output: string, host: string): string {
-  const tag = `[${host}]`;
-  return output
-    .split('\n')
-    .filter((line) => line.includes(tag))
-    .join('\n');
+/** The verdict playbooks/test-ssh.yml reported for a host (set_stats mko_ssh_test), as the record holds it. */
+function verdictOf(results: Record<string, Record<string, unknown>>, host: string): 'ok' | SshFailure {
+  const verdict = results[host]?.['mko_ssh_test'];
+  if (verdict === 'ok') return 'ok';
+  return FAILURES.find((f) => f === verdict) ?? 'error';
 }
 
 function advice(node: FleetNode, failure: SshFailure, knownHosts: string): string {
@@ -90,14 +78,13 @@ export async function testSsh(db: Db, refs: readonly string[], context: SshTestC
   });
   const knownHosts = `${context.dataDir}/known_hosts`;
   const results = nodes.map((node): SshTestResult => {
-    const recap = result.recap[node.hostname];
-    const passed = recap !== undefined && recap.failed === 0 && recap.unreachable === 0 && result.status !== 'cancelled';
-    if (passed) {
+    const verdict = verdictOf(result.results, node.hostname);
+    if (verdict === 'ok' && result.status !== 'cancelled') {
       recordSshTest(db, node.id, 'verified', 'ok: login and passwordless sudo work');
       return { node: getNode(db, node.id), ok: true, summary: `ok: ${node.hostname} accepts the key and has passwordless sudo` };
     }
     if (result.status === 'cancelled') return { node, ok: false, failure: 'error', summary: 'cancelled' };
-    const failure = classifySshFailure(hostLines(result.output, node.hostname) || result.output);
+    const failure = verdict === 'ok' ? 'error' : verdict;
     const summary = advice(node, failure, knownHosts);
     recordSshTest(db, node.id, STATUS_AFTER[failure], summary);
     return { node: getNode(db, node.id), ok: false, failure, summary };

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: mko contributors
 # SPDX-License-Identifier: Apache-2.0
-"""Record plain ansible-playbook runs in mko's operation history (the `operations` table)."""
+"""Record every ansible-playbook run, mko's and plain, in mko's operation history."""
 
 from __future__ import annotations
 
@@ -12,20 +12,31 @@ short_description: Record ansible-playbook runs in mko's operation history
 version_added: 0.1.0
 author: mko contributors
 description:
-  - Writes one row per C(ansible-playbook) run to the C(operations) table of the mko fleet
-    database, with C(source=ansible), so runs started by hand appear in the same history as the
-    runs mko starts itself.
-  - The row holds the command line with secrets redacted, the playbook, the target (the
-    C(--limit) value, else the host pattern of the first play), a plain-text log of task
-    statuses, the per-host recap, the status and ansible-playbook's exit code.
-  - The log is written at most every two seconds while the run goes on, so a crash leaves a
-    partial log. A run that ends before its recap (Ctrl-C, crash) is marked C(interrupted).
-  - When C(MKO_OPERATION_ID) is set the run was started by mko, which records it itself, and
-    this callback does nothing.
-  - The callback never creates the database. If it is missing or has no schema yet, or any
-    database error occurs, it shows one warning and the playbook carries on unrecorded.
+  - The one recorder of every playbook run, started by mko or by hand. It writes the run to the
+    C(operations) table of the mko fleet database and its progress to C(operation_events), so
+    both kinds of run leave the same record and can be followed while they go on.
+  - A plain C(ansible-playbook) run gets a new row with C(source=ansible). When
+    C(MKO_OPERATION_ID) is set, mko started the run and made its row; the callback fills that
+    row instead, and leaves the end of a run that stops before its recap (cancel, crash, a
+    playbook that does not parse) to mko.
+  - The row holds the command line with secrets redacted (the program as its base name), the
+    working directory, the playbook, the target (the C(--limit) value, else the host pattern of
+    the first play; mko's own target for mko runs), a plain-text log of task statuses, the
+    per-host recap, each host's last failure (task, failed or unreachable, message, whether it
+    was ignored), what the playbook reported with C(ansible.builtin.set_stats), the status and
+    ansible-playbook's exit code with its meaning.
+  - Events, one row each, numbered from 1 per run - C(play_start) (with the play's task count),
+    C(task_start) (task name, its position in the play), C(handler_start), C(host_result)
+    (ok, changed, failed, unreachable, skipped, or ignored for a failure the task ignores, with
+    the failure's message), C(retry) (an C(until)/C(retries) attempt that failed, with the
+    attempt number) and C(recap) (the run's status).
+  - Log and events are written at most 0.2 s after they happen, so readers that poll the database
+    see a run live and a crash leaves what was seen. A plain run that ends before its recap
+    (Ctrl-C, crash) is marked C(interrupted).
+  - The callback never creates the database. If it is missing or older than schema version 8, or
+    any database error occurs, it shows one warning and the playbook carries on unrecorded.
 requirements:
-  - An mko fleet database at schema version 1 or later.
+  - An mko fleet database at schema version 8 or later (any mko command upgrades it).
 options:
   db:
     description:
@@ -40,6 +51,10 @@ notes:
   - Extra-vars whose key contains C(pass), C(secret), C(token), C(key), C(pwd) or C(credential), and the values
     of C(--vault-password-file), C(--become-password-file) and C(--connection-password-file),
     are stored as C(<redacted>). C(@file) extra-vars are stored as given.
+  - Values mko knows are secret (NUT passwords, Proxmox tokens, SecureOn passwords) reach the
+    callback in a 0600 JSON file named by C(MKO_SECRETS_FILE), never in the environment or on the
+    command line; each of 4 characters or more is replaced by C(<redacted>) wherever it would be
+    stored (log, messages, arguments, set_stats data).
   - Results of C(no_log) tasks are never stored; failures store only their C(msg).
 """
 
@@ -55,14 +70,16 @@ import sys
 import threading
 import time
 
+from ansible import constants as C
 from ansible import context
+from ansible.playbook.block import Block
 from ansible.plugins.callback import CallbackBase
 
 # plugins/callback/history.py -> callback, plugins, fleet, mko, ansible_collections, collections
 PROJECT_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *([os.pardir] * 6)))
 
 REDACTED = '<redacted>'
-# Same pattern as mko's own runner (ts/ops/redact.ts), so both kinds of history rows agree.
+# The one redaction of mko: every run, mko's and plain, is recorded here.
 SECRET_KEY = re.compile(r'pass|secret|token|key|pwd|credential', re.IGNORECASE)
 # ansible-playbook's own exit codes for a run that reached its recap.
 EXIT_OK = 0
@@ -75,7 +92,13 @@ EXIT_MEANINGS = {
 }
 INTERRUPTED_MEANING = 'ansible-playbook ended before its recap (interrupted)'
 NO_LOG_MARK = '(output hidden by no_log)'
-FLUSH_INTERVAL = 2.0
+# Readers follow a run by polling the database (mko's progress line, `mko operation follow`):
+# what was seen is written at most this long after.
+FLUSH_INTERVAL = 0.2
+# Shorter values mko calls secret are not blanked: they would blank ordinary words.
+MIN_SECRET = 4
+# operation_events and the failures, results, cwd and retry_of columns (ts/db/migrations/0008).
+SCHEMA_VERSION = 8
 MAX_MESSAGE = 2000
 BANNER_WIDTH = 79
 
@@ -218,8 +241,29 @@ def _banner(title):
     return '\n%s %s' % (title, '*' * max(3, BANNER_WIDTH - len(title)))
 
 
+def _count_tasks(blocks):
+    """Tasks of a play that will announce themselves (no meta tasks; rescue/always may not run)."""
+    count = 0
+    for item in blocks:
+        if isinstance(item, Block):
+            count += _count_tasks(item.block)
+        elif getattr(item, 'action', None) not in C._ACTION_META:
+            count += 1
+    return count
+
+
+def _read_secrets(path):
+    """The values mko knows are secret, from the 0600 file it named in MKO_SECRETS_FILE."""
+    if not path:
+        return []
+    with open(path, encoding='utf-8') as handle:
+        values = json.load(handle)
+    # Longest first, so a secret that contains a shorter one is not left half shown.
+    return sorted((v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET), key=len, reverse=True)
+
+
 class CallbackModule(CallbackBase):
-    """Keeps one operations row per ansible-playbook run up to date."""
+    """Keeps one operations row per ansible-playbook run up to date, with its events."""
 
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = 'notification'
@@ -231,6 +275,8 @@ class CallbackModule(CallbackBase):
         self._pid = os.getpid()
         self._conn = None
         self._operation_id = None
+        # Set when mko started the run: it made the row, and records what happens before and after.
+        self._attached = bool(os.environ.get('MKO_OPERATION_ID'))
         self._db_path = None
         self._given_up = False
         self._finished = False
@@ -238,6 +284,15 @@ class CallbackModule(CallbackBase):
         self._plays_seen = 0
         self._playbooks_seen = 0
         self._lines = []
+        self._events = []
+        self._seq = 0
+        self._log_started = False
+        self._failures = {}
+        self._secrets = []
+        self._play = None
+        self._task = None
+        self._task_index = 0
+        self._task_count = None
         self._dirty = False
         self._last_flush = 0.0
         self._timer = None
@@ -279,13 +334,17 @@ class CallbackModule(CallbackBase):
         try:
             conn.execute('PRAGMA busy_timeout = 30000')
             conn.execute('PRAGMA foreign_keys = ON')
+            # The database is in WAL mode (mko sets it): NORMAL stays consistent and spares an
+            # fsync per flush.
+            conn.execute('PRAGMA synchronous = NORMAL')
             version = conn.execute('PRAGMA user_version').fetchone()[0]
         except BaseException:
             conn.close()
             raise
-        if version < 1:
+        if version < SCHEMA_VERSION:
             conn.close()
-            self._give_up('%s has no mko schema (user_version %d)' % (path, version))
+            self._give_up('%s has mko schema version %d, this callback needs %d: run any mko command (e.g. mko migrate) to upgrade it'
+                          % (path, version, SCHEMA_VERSION))
             return None
         return conn
 
@@ -300,57 +359,90 @@ class CallbackModule(CallbackBase):
             self._give_up('cannot write to %s: %s' % (self._db_path, error))
             return None
 
+    def _stored_argv(self):
+        argv = [os.path.basename(sys.argv[0])] + sys.argv[1:] if sys.argv else []
+        run_dir = os.environ.get('MKO_RUN_DIR')
+        if self._attached and run_dir:
+            # mko's private run folder is new each run: the same placeholder for every one.
+            argv = [arg.replace(run_dir, '$TMP') for arg in argv]
+        return [self._blank(arg) for arg in redact_argv(argv)]
+
     def _start_run(self, playbook_path):
+        self._secrets = _read_secrets(os.environ.get('MKO_SECRETS_FILE'))
         self._db_path = self._database_path()
         self._conn = self._connect(self._db_path)
         if self._conn is None:
             return
         limit = context.CLIARGS.get('subset') or ''
         self._target_from_limit = bool(limit)
-        values = (self._relative(playbook_path), json.dumps(redact_argv(sys.argv)), limit, os.getpid(), utc_now())
-        try:
-            # pid_start (migration 7) tells this process apart from a later one with the same PID.
-            cursor = self._conn.execute(
-                'INSERT INTO operations (kind, source, status, playbook, args, target, pid, started_at, pid_start)'
-                " VALUES ('playbook', 'ansible', 'running', ?, ?, ?, ?, ?, ?)",
-                values + (process_start(os.getpid()),),
+        args = json.dumps(self._stored_argv())
+        playbook = self._relative(playbook_path)
+        if self._attached:
+            operation_id = int(os.environ['MKO_OPERATION_ID'])
+            attached = self._conn.execute(
+                "UPDATE operations SET playbook = ?, args = ?, cwd = ? WHERE id = ? AND status = 'running'",
+                (playbook, args, os.getcwd(), operation_id),
             )
-        except sqlite3.OperationalError as error:
-            if 'pid_start' not in str(error):
-                raise
+            if attached.rowcount != 1:
+                self._give_up('operation %d is not a running operation in %s' % (operation_id, self._db_path))
+                return
+            self._operation_id = operation_id
+        else:
             cursor = self._conn.execute(
-                'INSERT INTO operations (kind, source, status, playbook, args, target, pid, started_at)'
-                " VALUES ('playbook', 'ansible', 'running', ?, ?, ?, ?, ?)",
-                values,
+                'INSERT INTO operations (kind, source, status, playbook, args, target, pid, started_at, pid_start, cwd, retry_of)'
+                " VALUES ('playbook', 'ansible', 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (playbook, args, limit, os.getpid(), utc_now(), process_start(os.getpid()), os.getcwd(), None),
             )
-        self._operation_id = cursor.lastrowid
+            self._operation_id = cursor.lastrowid
         self._last_flush = time.monotonic()
         atexit.register(self._at_exit)
 
     def _set_target(self, target):
         self._conn.execute('UPDATE operations SET target = ? WHERE id = ?', (target, self._operation_id))
 
-    def _log_text(self):
-        return '\n'.join(self._lines).lstrip('\n')
+    def _pending_log(self):
+        text = ''.join(line + '\n' for line in self._lines)
+        if not self._log_started:
+            text = text.lstrip('\n')
+        return text
 
     def _flush(self):
+        """Append the new log lines and events, in one transaction."""
         if self._conn is None or self._operation_id is None:
             return
-        self._conn.execute('UPDATE operations SET log = ? WHERE id = ?', (self._log_text(), self._operation_id))
+        text = self._pending_log()
+        self._conn.execute('BEGIN IMMEDIATE')
+        try:
+            if text:
+                self._conn.execute("UPDATE operations SET log = log || ? WHERE id = ?", (text, self._operation_id))
+            self._conn.executemany(
+                'INSERT INTO operation_events (operation_id, seq, time, type, play, task, task_index, task_count, host, status, message, attempt)'
+                ' VALUES (:operation_id, :seq, :time, :type, :play, :task, :task_index, :task_count, :host, :status, :message, :attempt)',
+                self._events,
+            )
+            if self._failures:
+                self._conn.execute('UPDATE operations SET failures = ? WHERE id = ?', (json.dumps(self._failures, sort_keys=True), self._operation_id))
+            self._conn.execute('COMMIT')
+        except BaseException:
+            self._conn.execute('ROLLBACK')
+            raise
+        self._log_started = self._log_started or bool(text)
+        self._lines = []
+        self._events = []
         self._dirty = False
         self._last_flush = time.monotonic()
 
-    def _finish(self, status, exit_code, exit_meaning, recap):
+    def _finish(self, status, exit_code, exit_meaning, recap, results):
         if self._conn is None or self._operation_id is None or self._finished:
             return
         self._cancel_timer()
+        self._flush()
         self._conn.execute(
-            'UPDATE operations SET status = ?, exit_code = ?, exit_meaning = ?, finished_at = ?, recap = ?, log = ?'
+            'UPDATE operations SET status = ?, exit_code = ?, exit_meaning = ?, finished_at = ?, recap = ?, results = ?'
             ' WHERE id = ?',
-            (status, exit_code, exit_meaning, utc_now(), json.dumps(recap), self._log_text(), self._operation_id),
+            (status, exit_code, exit_meaning, utc_now(), json.dumps(recap), json.dumps(results, sort_keys=True, default=str), self._operation_id),
         )
         self._finished = True
-        self._dirty = False
         self._conn.close()
         self._conn = None
 
@@ -358,7 +450,11 @@ class CallbackModule(CallbackBase):
         # Forked workers inherit this handler; only the process that owns the row may finish it.
         if os.getpid() != self._pid or self._finished:
             return
-        self._guarded(self._finish, 'interrupted', None, INTERRUPTED_MEANING, {})
+        if self._attached:
+            # mko tells a cancel from a crash and records the end itself: hand over what was seen.
+            self._guarded(self._flush)
+            return
+        self._guarded(self._finish, 'interrupted', None, INTERRUPTED_MEANING, {}, {})
 
     def _relative(self, path):
         if not path:
@@ -368,27 +464,53 @@ class CallbackModule(CallbackBase):
             return os.path.relpath(absolute, PROJECT_ROOT)
         return absolute
 
-    # --- log -----------------------------------------------------------------------------------
+    # --- log and events ------------------------------------------------------------------------
 
     @property
     def _recording(self):
         return self._operation_id is not None and not self._finished and not self._given_up
 
-    def _log(self, line):
-        if not self._recording:
-            return
+    def _blank(self, text):
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _changed(self):
         with self._lock:
-            self._lines.append(line)
             self._dirty = True
             wait = FLUSH_INTERVAL - (time.monotonic() - self._last_flush)
             if wait <= 0:
                 self._cancel_timer()
                 self._guarded(self._flush)
             elif self._timer is None:
-                # Trailing flush, so a line written just before a long task is not held back.
+                # Trailing flush, so what was seen just before a long task is not held back.
                 self._timer = threading.Timer(wait, self._timed_flush)
                 self._timer.daemon = True
                 self._timer.start()
+
+    def _log(self, line):
+        if not self._recording:
+            return
+        with self._lock:
+            self._lines.append(self._blank(line))
+        self._changed()
+
+    def _event(self, kind, host=None, status=None, message=None, attempt=None, task=True):
+        if not self._recording:
+            return
+        with self._lock:
+            self._seq += 1
+            self._events.append({
+                'operation_id': self._operation_id, 'seq': self._seq, 'time': utc_now(), 'type': kind,
+                'play': self._play,
+                'task': self._task if task else None,
+                'task_index': self._task_index if task and self._task_index and kind != 'handler_start' else None,
+                'task_count': self._task_count if task else None,
+                'host': host, 'status': status,
+                'message': None if message is None else self._blank(_short(message)),
+                'attempt': attempt,
+            })
+        self._changed()
 
     def _timed_flush(self):
         with self._lock:
@@ -402,6 +524,12 @@ class CallbackModule(CallbackBase):
             self._timer.cancel()
             self._timer = None
 
+    def _message(self, result):
+        if _is_censored(result):
+            return NO_LOG_MARK
+        message = result._result.get('msg')
+        return None if message in (None, '') else _short(message)
+
     def _status_line(self, status, result, outcome='', item=False, with_message=False):
         """`ok: [host]`, `fatal: [host]: FAILED! => msg`; never more than the msg of a failure."""
         line = '%s: [%s]%s' % (status, self.host_label(result), outcome)
@@ -412,16 +540,23 @@ class CallbackModule(CallbackBase):
             label = result._result.get('_ansible_item_label', result._result.get('item'))
             # As the default callback: `ok: [h] => (item=x)` but `failed: [h] (item=x) => msg`.
             line += '%s(item=%s)' % (' ' if with_message else ' => ', _short(label))
-        message = result._result.get('msg') if with_message else None
-        if message not in (None, ''):
-            line += ' => %s' % _short(message)
+        message = self._message(result) if with_message else None
+        if message is not None:
+            line += ' => %s' % message
         self._log(line)
+
+    def _host_result(self, result, status, ignored=False):
+        host = result._host.get_name()
+        message = self._message(result) if status in ('failed', 'unreachable') else None
+        self._event('host_result', host=host, status='ignored' if ignored else status, message=message)
+        if status in ('failed', 'unreachable') and self._recording:
+            known = self._failures.get(host)
+            if known is None or known['ignored'] or not ignored:
+                self._failures[host] = {'task': self._task, 'status': status, 'message': self._blank(message or ''), 'ignored': ignored}
 
     # --- callbacks -----------------------------------------------------------------------------
 
     def v2_playbook_on_start(self, playbook):
-        if os.environ.get('MKO_OPERATION_ID'):
-            return  # mko's runner records this run itself
         self._playbooks_seen += 1
         if self._playbooks_seen == 1:
             self._guarded(self._start_run, getattr(playbook, '_file_name', None))
@@ -433,16 +568,31 @@ class CallbackModule(CallbackBase):
             return
         self._plays_seen += 1
         name = play.get_name().strip()
+        self._play = name
+        self._task = None
+        self._task_index = 0
+        try:
+            self._task_count = _count_tasks(play.compile())
+        except Exception:  # pylint: disable=broad-except
+            self._task_count = None
         self._log(_banner('PLAY [%s]' % name if name else 'PLAY'))
-        if self._plays_seen == 1 and not self._target_from_limit:
+        self._event('play_start')
+        if self._plays_seen == 1 and not self._target_from_limit and not self._attached:
             hosts = play.hosts if isinstance(play.hosts, (list, tuple)) else [play.hosts]
             self._guarded(self._set_target, ','.join(str(h) for h in hosts if h))
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._log(_banner('TASK [%s]' % task.get_name().strip()))
+        self._task = task.get_name().strip()
+        self._task_index += 1
+        if self._task_count is not None and self._task_index > self._task_count:
+            self._task_count = self._task_index
+        self._log(_banner('TASK [%s]' % self._task))
+        self._event('task_start')
 
     def v2_playbook_on_handler_task_start(self, task):
-        self._log(_banner('RUNNING HANDLER [%s]' % task.get_name().strip()))
+        self._task = task.get_name().strip()
+        self._log(_banner('RUNNING HANDLER [%s]' % self._task))
+        self._event('handler_start', task=True)
 
     def v2_playbook_on_no_hosts_matched(self):
         self._log('skipping: no hosts matched')
@@ -455,25 +605,29 @@ class CallbackModule(CallbackBase):
         self._log('included: %s for %s' % (self._relative(included_file._filename), hosts))
 
     def v2_runner_on_ok(self, result):
-        if result._task.loop and 'results' in result._result:
-            return  # each item had its own line
-        self._status_line('changed' if result._result.get('changed') else 'ok', result)
+        status = 'changed' if result._result.get('changed') else 'ok'
+        if not (result._task.loop and 'results' in result._result):
+            self._status_line(status, result)  # else each item had its own line
+        self._host_result(result, status)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not (result._task.loop and 'results' in result._result):
             self._status_line('fatal', result, ': FAILED!', with_message=True)
         if ignore_errors:
             self._log('...ignoring')
+        self._host_result(result, 'failed', ignored=ignore_errors)
 
     def v2_runner_on_skipped(self, result):
-        if result._task.loop and 'results' in result._result:
-            return
-        self._status_line('skipping', result)
+        if not (result._task.loop and 'results' in result._result):
+            self._status_line('skipping', result)
+        self._host_result(result, 'skipped')
 
     def v2_runner_on_unreachable(self, result):
         self._status_line('fatal', result, ': UNREACHABLE!', with_message=True)
-        if result._task.ignore_unreachable:
+        ignored = bool(result._task.ignore_unreachable)
+        if ignored:
             self._log('...ignoring')
+        self._host_result(result, 'unreachable', ignored=ignored)
 
     def v2_runner_item_on_ok(self, result):
         self._status_line('changed' if result._result.get('changed') else 'ok', result, item=True)
@@ -485,8 +639,12 @@ class CallbackModule(CallbackBase):
         self._status_line('skipping', result, item=True)
 
     def v2_runner_retry(self, result):
-        left = result._result.get('retries', 0) - result._result.get('attempts', 0)
+        retries = result._result.get('retries', 0)
+        attempt = result._result.get('attempts', 0)
+        left = retries - attempt
         self._log('FAILED - RETRYING: [%s]: %s (%d retries left).' % (self.host_label(result), result.task_name, left))
+        self._event('retry', host=result._host.get_name(), status='retrying', attempt=attempt,
+                    message='attempt %d of %d failed, %d left' % (attempt, retries, left))
 
     def v2_playbook_on_stats(self, stats):
         if not self._recording:
@@ -510,4 +668,7 @@ class CallbackModule(CallbackBase):
         any_unreachable = any(c['unreachable'] for c in recap.values())
         exit_code = EXIT_FAILED if any_failed else EXIT_UNREACHABLE if any_unreachable else EXIT_OK
         status = 'failed' if any_failed or any_unreachable else 'succeeded'
-        self._guarded(self._finish, status, exit_code, EXIT_MEANINGS[exit_code], recap)
+        self._task = None
+        self._event('recap', status=status, message=EXIT_MEANINGS[exit_code], task=False)
+        results = _redact_structure(stats.custom or {})
+        self._guarded(self._finish, status, exit_code, EXIT_MEANINGS[exit_code], recap, json.loads(self._blank(json.dumps(results, default=str))))
