@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
+import { listEvents } from './events.js';
 import { getOperation, markInterrupted, startOperation } from './operations.js';
 import { runPlaybook, type PlaybookRun } from './runner.js';
 
@@ -41,12 +42,13 @@ afterAll(() => {
 });
 
 describe('runPlaybook', () => {
-  it('records a successful run with its recap, log and redacted arguments', async () => {
+  it('records a successful run with its recap, log, events and redacted arguments', async () => {
     const file = playbook(
       'ok',
       `    - name: Say hello
-      ansible.builtin.debug:
+      ansible.builtin.fail:
         msg: "hello {{ nut_password }}"
+      ignore_errors: true
     - name: Touch a file
       ansible.builtin.file:
         path: ${dir}/touched
@@ -57,8 +59,9 @@ describe('runPlaybook', () => {
     const result = await runPlaybook(db, local(file, { extraVars: { nut_password: 's3cret-ups-pw' }, secrets: ['s3cret-ups-pw'], onOutput: (c) => chunks.push(c) }));
     expect(result.status).toBe('succeeded');
     expect(result.exitCode).toBe(0);
-    expect(result.recap['localhost']).toEqual({ ok: 2, changed: 1, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 });
+    expect(result.recap['localhost']).toEqual({ ok: 2, changed: 1, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 1 });
     expect(chunks.join('')).toContain('TASK [Say hello]');
+    expect(result.failures['localhost']).toEqual({ task: 'Say hello', status: 'failed', message: 'hello <redacted>', ignored: true });
 
     const op = getOperation(db, result.operationId);
     expect(op).toMatchObject({ kind: 'test', status: 'succeeded', exitCode: 0, exitMeaning: 'ok', source: 'mko' });
@@ -67,9 +70,19 @@ describe('runPlaybook', () => {
     expect(op.args[0]).toBe('ansible-playbook');
     expect(op.args.join(' ')).toContain('@$TMP/extra-vars.json');
     db.pragma('wal_checkpoint(TRUNCATE)');
-    expect(readFileSync(dbPath).includes('s3cret-ups-pw')).toBe(false);
-    // The callback plugin sees MKO_OPERATION_ID and does not record the run a second time.
+    // Read by another process: closing a file this process opened would drop its SQLite locks
+    // (POSIX locks are per process), and the callback's connection would then delete the WAL.
+    expect((await execa('grep', ['-c', 's3cret-ups-pw', dbPath], { reject: false })).stdout).toBe('0');
+    // The callback plugin sees MKO_OPERATION_ID and fills mko's row instead of making its own.
     expect((db.prepare('SELECT count(*) AS n FROM operations').get() as { n: number }).n).toBe(1);
+    expect(listEvents(db, result.operationId).map((e) => [e.type, e.task, e.taskIndex, e.taskCount, e.host, e.status])).toEqual([
+      ['play_start', null, null, 2, null, null],
+      ['task_start', 'Say hello', 1, 2, null, null],
+      ['host_result', 'Say hello', 1, 2, 'localhost', 'ignored'],
+      ['task_start', 'Touch a file', 2, 2, null, null],
+      ['host_result', 'Touch a file', 2, 2, 'localhost', 'changed'],
+      ['recap', null, null, null, null, 'succeeded'],
+    ]);
   });
 
   it("caches facts next to the run's database, so fleets with the same host names never share them", async () => {
@@ -84,8 +97,43 @@ describe('runPlaybook', () => {
   it('records a failed host with exit code 2 and its meaning', async () => {
     const file = playbook('fails', `    - name: Fail on purpose\n      ansible.builtin.command: /bin/false\n      changed_when: false\n`);
     const result = await runPlaybook(db, local(file));
+    expect(result.output).toContain('TASK [Fail on purpose]');
     expect(result).toMatchObject({ status: 'failed', exitCode: 2, exitMeaning: 'one or more hosts failed' });
     expect(getOperation(db, result.operationId).recap['localhost']?.failed).toBe(1);
+    expect(result.failures['localhost']).toMatchObject({ task: 'Fail on purpose', status: 'failed', ignored: false });
+  });
+
+  it('records retries of an until loop as events with the attempt', async () => {
+    const file = playbook(
+      'retries',
+      `    - name: Wait for a file that comes late
+      ansible.builtin.command: test -e ${dir}/late
+      register: probe
+      until: probe.rc == 0
+      retries: 3
+      delay: 1
+      changed_when: false
+      failed_when: false
+`,
+    );
+    const result = await runPlaybook(db, local(file));
+    expect(result.status).toBe('succeeded');
+    const retries = listEvents(db, result.operationId).filter((e) => e.type === 'retry');
+    expect(retries.map((e) => [e.task, e.host, e.attempt])).toEqual([
+      ['Wait for a file that comes late', 'localhost', 1],
+      ['Wait for a file that comes late', 'localhost', 2],
+      ['Wait for a file that comes late', 'localhost', 3],
+    ]);
+    expect(result.output).toContain('FAILED - RETRYING: [localhost]: Wait for a file that comes late (2 retries left).');
+  });
+
+  it('says what ansible-playbook said when the playbook does not parse', async () => {
+    const file = path.join(dir, 'broken.yml');
+    writeFileSync(file, '- name: broken\n  hosts: localhost\n  tasks:\n    - name: No module\n      no_such_module_here: {}\n');
+    const result = await runPlaybook(db, local(file));
+    expect(result).toMatchObject({ status: 'failed', exitCode: 4 });
+    expect(result.exitMeaning).toMatch(/^one or more hosts unreachable \(or the playbook could not be parsed\): ERROR! couldn't resolve module\/action 'no_such_module_here'/);
+    expect(result.output).toContain("ERROR! couldn't resolve module/action 'no_such_module_here'");
   });
 
   it('cancels on abort: stops the child, marks the operation cancelled, keeps the partial log', async () => {

@@ -615,7 +615,7 @@ class CallbackModule(CallbackBase):
             self._status_line('fatal', result, ': FAILED!', with_message=True)
         if ignore_errors:
             self._log('...ignoring')
-        self._host_result(result, 'failed', ignored=ignore_errors)
+        self._host_result(result, 'failed', ignored=bool(ignore_errors))
 
     def v2_runner_on_skipped(self, result):
         if not (result._task.loop and 'results' in result._result):
