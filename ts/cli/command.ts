@@ -25,6 +25,8 @@ export function group(name: string, describe: string, commands: AnyCommand[], ex
     command: `${name} <command>`,
     describe,
     builder: (y) => {
+      // Every command that runs playbooks is in a group: its runs show the full log with it.
+      y.option('verbose', { type: 'boolean', global: true, describe: 'Show the full log of each playbook run instead of a progress line' });
       for (const c of commands) y.command(c);
       const names = commands.map((c) => String(c.command).split(' ')[0]).join(', ');
       return y.demandCommand(1, `name a ${name} command: ${names}`).example(...example);

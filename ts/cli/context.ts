@@ -3,12 +3,17 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { openDb, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
-import { markInterrupted, sweepRunDir } from '../ops/index.js';
+import { markInterrupted, observeRuns, RETRY_OF_ENV, setInvocation, sweepRunDir } from '../ops/index.js';
 import { dataDirFor, resolveDbPath } from '../paths.js';
 import { terminalText } from './output.js';
+import { showOperation, stderrProgress } from './progress.js';
 
 export interface GlobalArgs {
   db?: string;
+  /** Show the full log of each playbook run instead of the progress line. */
+  verbose?: boolean;
+  /** The command's words and positionals, as yargs parsed them. */
+  _?: (string | number)[];
 }
 
 export interface Context {
@@ -30,9 +35,39 @@ export function existingDbPath(argv: GlobalArgs, creates = false): string {
   return dbPath;
 }
 
+// Commands whose runs cannot be re-run by running the command again: the watcher runs rules'
+// actions for as long as it lives.
+const NOT_RETRYABLE = new Set(['ups monitor start']);
+// Options that may carry a secret on the command line (proxmox add --token-secret, ups add
+// --password); `-` reads it from stdin, which a retry cannot give again either.
+const SECRET_OPTION = /^--?[a-z-]*(secret|password|token)[a-z-]*(=|$)/i;
+
+/**
+ * The command line `mko operation retry` can run again: this process's arguments without --db
+ * (a retry names the database itself), or null when it cannot be re-run as it was.
+ */
+function retryableCommand(argv: GlobalArgs): string[] | null {
+  const words = (argv._ ?? []).map(String);
+  if ([...NOT_RETRYABLE].some((c) => words.join(' ').startsWith(c))) return null;
+  const args = process.argv.slice(2);
+  const command: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (SECRET_OPTION.test(arg) && !arg.startsWith('--token-id')) return null;
+    if (arg === '--db') i++;
+    else if (!arg.startsWith('--db=')) command.push(arg);
+  }
+  return command;
+}
+
+let verbose = false;
+
 /** Open the fleet database for one command, tidy operations a crash left running, close after. */
 export async function withContext<T>(argv: GlobalArgs, fn: (ctx: Context) => Promise<T> | T, options: { creates?: boolean } = {}): Promise<T> {
   const dbPath = existingDbPath(argv, options.creates);
+  verbose = argv.verbose === true;
+  const retryOf = Number(process.env[RETRY_OF_ENV]);
+  setInvocation({ command: retryableCommand(argv), retryOf: Number.isInteger(retryOf) && retryOf > 0 ? retryOf : null });
   const db = openDb(dbPath);
   try {
     markInterrupted(db);
@@ -85,21 +120,41 @@ export function stopSignalExitCode(): number | undefined {
   return stoppedBy ? signalExitCode(stoppedBy) : undefined;
 }
 
-/** Stream Ansible output to the terminal, unless JSON was asked for. */
-export function streamTo(json: boolean | undefined): ((chunk: string) => void) | undefined {
-  // Ansible's output carries what nodes answered: shown with its control characters escaped.
-  return json ? undefined : (chunk) => process.stdout.write(terminalText(chunk));
+let showingRuns = false;
+
+/** From now on, show each playbook run this process starts: its progress line (or, --verbose, its log). */
+function showRuns(): void {
+  if (showingRuns || verbose) return;
+  showingRuns = true;
+  observeRuns(async (db, id) => {
+    await showOperation(db, id, { verbose: false, progress: stderrProgress(), log: () => undefined });
+  });
 }
 
-/** What a playbook-running domain function needs from a CLI command: stream, Ctrl-C, check mode. */
+/** The log of each run as it is stored, for --verbose. */
+const printLog = (chunk: string): void => {
+  // The log carries what nodes answered: shown with its control characters escaped.
+  process.stdout.write(terminalText(chunk));
+};
+
+/**
+ * Show this command's playbook runs, unless JSON was asked for: a progress line on stderr, or
+ * with --verbose the full log on stdout (through the onOutput returned).
+ */
+export function streamTo(json: boolean | undefined): ((chunk: string) => void) | undefined {
+  if (json) return undefined;
+  showRuns();
+  return verbose ? printLog : undefined;
+}
+
+/** What a playbook-running domain function needs from a CLI command: progress, Ctrl-C, check mode. */
 export function playbookContext(ctx: Context, check?: boolean) {
+  const onOutput = streamTo(false);
   return {
     dbPath: ctx.dbPath,
     dataDir: ctx.dataDir,
     signal: interruptSignal(),
-    onOutput: (chunk: string) => {
-      process.stdout.write(terminalText(chunk));
-    },
+    ...(onOutput ? { onOutput } : {}),
     ...(check ? { check: true } : {}),
   };
 }

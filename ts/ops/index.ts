@@ -7,3 +7,4 @@ export { setInvocation, currentInvocation, RETRY_OF_ENV, type Invocation } from 
 export { makeRunDir, runDirFor, sweepRunDir } from './run-dir.js';
 export { ownStart, processStart } from './process-identity.js';
 export { cancelOperation, CANCEL_MEANING, type CancelResult } from './cancel.js';
+export { planRetry, latestRetry, lastOperationId, type RetryPlan } from './retry.js';

@@ -1,9 +1,29 @@
+import path from 'node:path';
+import { execa } from 'execa';
 import { UserError } from '../../errors.js';
-import { cancelOperation, getOperation, listOperations, OPERATION_STATUSES, type Operation, type OperationStatus } from '../../ops/index.js';
+import {
+  cancelOperation,
+  currentInvocation,
+  getOperation,
+  lastOperationId,
+  latestRetry,
+  listEvents,
+  listOperations,
+  OPERATION_STATUSES,
+  planRetry,
+  RETRY_OF_ENV,
+  runPlaybook,
+  setInvocation,
+  type Operation,
+  type OperationEvent,
+  type OperationStatus,
+} from '../../ops/index.js';
+import { projectRoot } from '../../paths.js';
 import { builder, command, group } from '../command.js';
-import { withContext, type GlobalArgs } from '../context.js';
+import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption, decimalPositional } from '../numbers.js';
-import { details, print, printJson, table } from '../output.js';
+import { details, print, printJson, table, terminalText } from '../output.js';
+import { showOperation, stderrProgress } from '../progress.js';
 
 type Args<T> = GlobalArgs & T;
 
@@ -17,6 +37,33 @@ function recapText(op: Operation): string {
   return Object.entries(op.recap)
     .map(([host, r]) => `${host} ok=${r.ok} changed=${r.changed} unreachable=${r.unreachable} failed=${r.failed} skipped=${r.skipped}`)
     .join('\n');
+}
+
+function failuresText(op: Operation): string {
+  return Object.entries(op.failures)
+    .map(([host, f]) => `${host} ${f.status}${f.ignored ? ' (ignored)' : ''}${f.task ? ` in ${f.task}` : ''}: ${f.message}`)
+    .join('\n');
+}
+
+function eventsTable(events: OperationEvent[]): string {
+  return table(
+    ['SEQ', 'TIME', 'TYPE', 'TASK', 'HOST', 'STATUS', 'MESSAGE'],
+    events.map((e) => [
+      e.seq,
+      e.time.slice(11, 23),
+      e.type,
+      e.type === 'play_start' ? e.play : e.taskIndex !== null ? `${e.taskIndex}/${e.taskCount ?? '?'} ${e.task ?? ''}` : e.task,
+      e.host,
+      e.type === 'retry' ? `attempt ${e.attempt ?? '?'}` : e.status,
+      e.message,
+    ]),
+  );
+}
+
+/** How a followed or retried operation ended, in one line; not succeeding makes the exit code 2. */
+function reportEnd(op: Operation, prefix = `Operation ${op.id} (${op.kind} ${op.target})`): void {
+  print(`${prefix}: ${op.status}${op.exitMeaning ? ` (${op.exitMeaning})` : ''}`);
+  if (op.status !== 'succeeded') process.exitCode = 2;
 }
 
 const list = command<Args<{ status?: OperationStatus; limit: number; json?: boolean }>>({
@@ -46,20 +93,22 @@ const list = command<Args<{ status?: OperationStatus; limit: number; json?: bool
     }),
 });
 
-const show = command<Args<{ id: number; log?: boolean; json?: boolean }>>({
+const show = command<Args<{ id: number; log?: boolean; events?: boolean; json?: boolean }>>({
   command: 'show <id>',
-  describe: 'One operation with its per-host recap (--log prints the Ansible log)',
-  builder: builder<Args<{ id: number; log?: boolean; json?: boolean }>>((y) =>
+  describe: 'One operation with its per-host recap and failures (--log prints the log, --events its steps)',
+  builder: builder<Args<{ id: number; log?: boolean; events?: boolean; json?: boolean }>>((y) =>
     y
       .positional('id', decimalPositional('id', { demandOption: true, describe: 'Operation id' }))
       .option('log', { type: 'boolean', describe: 'Print the full log' })
+      .option('events', { type: 'boolean', describe: 'Print its events: plays, tasks, host results, retries' })
       .option('json', { type: 'boolean' })
       .example('$0 operation show 12 --log', 'What happened in operation 12'),
   ),
   handler: (argv) =>
     withContext(argv, ({ db }) => {
       const op = getOperation(db, argv.id);
-      if (argv.json) return printJson(argv.log ? op : { ...op, log: undefined });
+      const events = argv.events ? listEvents(db, op.id) : undefined;
+      if (argv.json) return printJson({ ...op, log: argv.log ? op.log : undefined, ...(events ? { events } : {}) });
       print(
         details([
           ['id', op.id],
@@ -68,6 +117,8 @@ const show = command<Args<{ id: number; log?: boolean; json?: boolean }>>({
           ['playbook', op.playbook],
           ['command', op.args.join(' ')],
           ['source', op.source === 'mko' ? 'mko' : 'ansible-playbook (callback)'],
+          ...(op.command ? ([['mko command', `mko ${op.command.join(' ')}`]] as [string, unknown][]) : []),
+          ...(op.retryOf !== null ? ([['retry of', `operation ${op.retryOf}`]] as [string, unknown][]) : []),
           ['status', op.status],
           ['exit', op.exitCode === null ? op.exitMeaning : `${op.exitCode} (${op.exitMeaning ?? ''})`],
           ['started', op.startedAt],
@@ -77,7 +128,10 @@ const show = command<Args<{ id: number; log?: boolean; json?: boolean }>>({
       );
       const recap = recapText(op);
       if (recap) print(`\nRecap:\n${recap}`);
-      if (argv.log) print(`\nLog:\n${op.log}`);
+      const failures = failuresText(op);
+      if (failures) print(`\nFailures:\n${terminalText(failures)}`);
+      if (events) print(`\nEvents:\n${eventsTable(events)}`);
+      if (argv.log) print(`\nLog:\n${terminalText(op.log)}`);
     }),
 });
 
@@ -99,4 +153,71 @@ const cancel = command<Args<{ id: number; json?: boolean }>>({
     }),
 });
 
-export const operationCommand = group('operation', 'The history of every playbook run', [list, show, cancel], ['$0 operation list', 'Recent operations']);
+const follow = command<Args<{ id: number }>>({
+  command: 'follow <id>',
+  describe: 'Follow an operation until it ends (from any shell): its progress line, or its log with --verbose',
+  builder: builder<Args<{ id: number }>>((y) =>
+    y
+      .positional('id', decimalPositional('id', { demandOption: true, describe: 'Operation id' }))
+      .example('$0 operation follow 12', 'Watch operation 12 progress')
+      .example('$0 operation follow 12 --verbose', 'Tail its log'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async ({ db }) => {
+      const op = await showOperation(db, argv.id, {
+        verbose: argv.verbose === true,
+        progress: stderrProgress(),
+        log: (text) => process.stdout.write(text),
+        signal: interruptSignal(),
+      });
+      if (op) reportEnd(op);
+    }),
+});
+
+const retry = command<Args<{ id: number }>>({
+  command: 'retry <id>',
+  describe: 'Run a failed, cancelled or interrupted operation again, as a new operation linked to it',
+  builder: builder<Args<{ id: number }>>((y) =>
+    y
+      .positional('id', decimalPositional('id', { demandOption: true, describe: 'Operation id' }))
+      .example('$0 operation retry 12', 'Run operation 12 again with the same target and arguments'),
+  ),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      const plan = planRetry(ctx.db, argv.id);
+      const before = lastOperationId(ctx.db);
+      const prefix = `Retry of operation ${argv.id}`;
+      if (plan.kind === 'ansible') {
+        // This retry may itself be re-run by a retry (its environment then names that one).
+        setInvocation({ ...currentInvocation(), retryOf: currentInvocation().retryOf ?? argv.id });
+        const onOutput = streamTo(false);
+        const result = await runPlaybook(ctx.db, {
+          kind: plan.operation.kind,
+          target: plan.operation.target,
+          playbook: path.resolve(projectRoot, plan.playbook),
+          argv: plan.argv,
+          cwd: plan.cwd,
+          dbPath: ctx.dbPath,
+          signal: interruptSignal(),
+          ...(onOutput ? { onOutput } : {}),
+        });
+        return reportEnd(getOperation(ctx.db, result.operationId), `${prefix}: operation ${result.operationId}`);
+      }
+      // The same mko command, in a new process, told which operation it retries. Secrets come
+      // from the store again; Ctrl-C reaches it as it reaches this process (one terminal group).
+      const again = await execa(process.execPath, [process.argv[1] ?? '', '--db', ctx.dbPath, ...plan.command, ...(argv.verbose && !plan.command.includes('--verbose') ? ['--verbose'] : [])], {
+        env: { [RETRY_OF_ENV]: String(argv.id) },
+        stdio: 'inherit',
+        reject: false,
+      });
+      const made = latestRetry(ctx.db, argv.id, before);
+      if (!made) {
+        process.exitCode = again.exitCode ?? 1;
+        throw new UserError(`${prefix}: mko ${plan.command.join(' ')} ended (exit ${again.exitCode ?? again.signal ?? '?'}) without starting an operation`);
+      }
+      reportEnd(made, `${prefix}: operation ${made.id}`);
+      if (made.status === 'succeeded' && again.exitCode) process.exitCode = again.exitCode;
+    }),
+});
+
+export const operationCommand = group('operation', 'The history of every playbook run', [list, show, follow, cancel, retry], ['$0 operation list', 'Recent operations']);
