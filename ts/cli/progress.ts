@@ -103,9 +103,10 @@ export class ProgressView {
     if (this.out.tty) this.draw();
   }
 
-  /** The run ended: take the progress line away. */
+  /** The run ended: take the progress line away (without a terminal: say where it stopped, if in a task). */
   end(): void {
     this.clear();
+    if (!this.out.tty && this.progress.inTask()) this.out.write(`${this.text()}\n`);
   }
 
   private text(): string {
