@@ -13,4 +13,3 @@ export {
   type ProxmoxHost,
   type ProxmoxHostInput,
 } from './hosts.js';
-export { startVm, vmStatus, type StartOptions, type VmStart, type VmStatus } from './vm.js';
