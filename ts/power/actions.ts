@@ -80,7 +80,6 @@ export class FleetActionRunner implements ActionRunner {
         return fromPlaybook(await startupCluster(db, cluster.name, { dbPath, dataDir, signal }), `startup of ${cluster.name}`);
       case 'wake_on_lan': {
         const result = await wakeCluster(db, cluster.name, { dbPath, dataDir, signal, onWarning: (line) => this.options.log?.(`wake ${cluster.name}: ${line}`) });
-        request.linkOperation(result.operationId);
         const failed = result.nodes.filter((n) => n.outcome === 'failed').map((n) => n.host);
         return {
           status: result.ok ? 'succeeded' : 'failed',

@@ -1,5 +1,13 @@
 // Wake-on-LAN: node settings and secrets, the wol role through mko (NIC support, MACs, RTC
-// alarms), waking nodes by magic packet or through Proxmox, and the status of it all.
+// alarms, waking), and the status of it all.
+//
+// Behaviour lives in the wol role and the mko.fleet collection: sending magic packets (with
+// SecureOn), starting Proxmox VMs and waiting for their tasks, waiting for SSH, finding the NIC
+// that carries a node's address. What stays here is what Ansible cannot own: the database (each
+// node's settings, its last wake, the NIC as last seen), the secrets store (wakeSecrets reads
+// SecureOn passwords and Proxmox tokens and hands them to a run as extra vars in its 0600 file,
+// never the inventory), validating what users type, and turning the role's per-node reports into
+// results and operations.
 export { collectMacs, directedBroadcast, macFromReport, type CollectMacResult, type MacOutcome, type MacSource } from './collect-mac.js';
 export { configFlags, configureWol, numberOrText, wolConfigOf, type WolConfig, type WolConfigInput } from './configure.js';
 export { parseWolReport, runWolPlaybook, setWakeOnLan, type HostNicOutcome, type NicRunOptions, type NicRunResult, type WolReport } from './nic.js';
