@@ -8,7 +8,7 @@
 // SecureOn passwords and Proxmox tokens and hands them to a run as extra vars in its 0600 file,
 // never the inventory), validating what users type, and turning the role's per-node reports into
 // results and operations.
-export { collectMacs, directedBroadcast, macFromReport, type CollectMacResult, type MacOutcome, type MacSource } from './collect-mac.js';
+export { collectMacs, macFromReport, type CollectMacResult, type MacOutcome, type MacSource } from './collect-mac.js';
 export { configFlags, configureWol, numberOrText, wolConfigOf, type WolConfig, type WolConfigInput } from './configure.js';
 export { parseWolReport, runWolPlaybook, setWakeOnLan, type HostNicOutcome, type NicRunOptions, type NicRunResult, type WolReport } from './nic.js';
 export { setRtcAlarm, type RtcAlarmResult } from './rtc.js';

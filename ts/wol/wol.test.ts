@@ -17,11 +17,11 @@ import { projectRoot } from '../paths.js';
 import { getSecret, secretsFile } from '../secrets/index.js';
 import { buildCli, mkoBin as mko, snapshotState } from '../test-support/cli.js';
 import { dumpDb } from '../test-support/db-dump.js';
+import { collectedReport } from '../test-support/hardware.js';
 import { freePort, startSshd } from '../test-support/sshd.js';
 import {
   collectMacs,
   configureWol,
-  directedBroadcast,
   getWolSettings,
   wakeNode,
   wolStatus,
@@ -74,11 +74,6 @@ describe('magic packets on the wire', () => {
     expect(parseMagicPacket(twenty)).toBeNull();
   });
 
-  it('computes the directed broadcast of an address and prefix', () => {
-    expect(directedBroadcast('192.168.1.10', 24)).toBe('192.168.1.255');
-    expect(directedBroadcast('10.213.7.130', 25)).toBe('10.213.7.255');
-    expect(directedBroadcast('172.16.5.9', 12)).toBe('172.31.255.255');
-  });
 });
 
 // wake-node runs playbooks/wake.yml with the real ansible-playbook: the wol role's wake entry point
@@ -244,20 +239,22 @@ describe('configure, secrets and status', () => {
   });
 
   it("collect-mac takes the MAC and broadcast of the interface carrying the node's address from the latest hardware report", async () => {
-    const collector = path.join(projectRoot, 'collections', 'ansible_collections', 'mko', 'fleet', 'plugins', 'module_utils', 'hardware_collect.py');
-    const report = JSON.parse((await execa('python3', [collector])).stdout) as HardwareReport;
     const route = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1).map((l) => l.split(/\s+/));
     const name = route.find((f) => f[1] === '00000000')?.[0] ?? '';
     const v4 = os.networkInterfaces()[name]?.find((a) => a.family === 'IPv4');
     if (!v4?.cidr) throw new Error('this machine has no default IPv4 route: the test needs one');
+    const report = JSON.parse(await collectedReport(v4.address)) as HardwareReport;
+    const [address, prefix] = v4.cidr.split('/').map(String);
+    const mask = prefix === '0' ? 0 : (0xffffffff << (32 - Number(prefix))) >>> 0;
+    const host = (address ?? '').split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+    const broadcast = [24, 16, 8, 0].map((shift) => (((host | ~mask) >>> 0) >>> shift) & 255).join('.');
     const node = addNode(db, { hostname: 'self', address: v4.address, wolMac: '02:00:00:00:00:99' });
     storeReports(db, [{ nodeId: node.id, report }], null);
     const result = await collectMacs(db, 'self', { dbPath, source: 'hardware' });
-    const [address, prefix] = v4.cidr.split('/');
     expect(result.hosts).toEqual([
-      expect.objectContaining({ host: 'self', status: 'stored', source: 'hardware', mac: v4.mac, previousMac: '02:00:00:00:00:99', broadcast: directedBroadcast(address ?? '', Number(prefix)) }),
+      expect.objectContaining({ host: 'self', status: 'stored', source: 'hardware', mac: v4.mac, previousMac: '02:00:00:00:00:99', broadcast }),
     ]);
-    expect(getNode(db, 'self').wol).toMatchObject({ mac: v4.mac, broadcast: directedBroadcast(address ?? '', Number(prefix)) });
+    expect(getNode(db, 'self').wol).toMatchObject({ mac: v4.mac, broadcast });
     expect(result.operationId).toBeNull(); // no playbook was needed
 
     addNode(db, { hostname: 'bare', address: '10.9.9.9' });
