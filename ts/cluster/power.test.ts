@@ -282,9 +282,13 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
       [5, host(1), 'would power off'],
     ]);
     const log = getOperation(db, shutdown.value.operation).log;
-    expect(log).toMatch(/Check mode, nothing is done; would do a graceful shutdown of cluster_pwr: 1\. worker: pwr-n5, pwr-n6 \(together\); 2\. standby: pwr-n4; 3\. voter: pwr-n2; 4\. voter: pwr-n3; 5\. voter: pwr-n1/);
-    expect(log).toMatch(/Would back up the datastore on pwr-n1/);
-    expect(log).toMatch(/Would cordon pwr-n5 and drain it \(at most 120 s\) through pwr-n1/);
+    // The lab's name carries $MKO_TEST_LAB_SUFFIX.
+    const [n1, n2, n3, n4, n5, n6] = allHosts;
+    expect(log).toContain(
+      `Check mode, nothing is done; would do a graceful shutdown of cluster_${LAB}: 1. worker: ${n5}, ${n6} (together); 2. standby: ${n4}; 3. voter: ${n2}; 4. voter: ${n3}; 5. voter: ${n1}`,
+    );
+    expect(log).toContain(`Would back up the datastore on ${n1}`);
+    expect(log).toContain(`Would cordon ${n5} and drain it (at most 120 s) through ${n1}`);
 
     const startup = await power('startup', LAB, '--check');
     expect(startup.exitCode, startup.stderr).toBe(0);
@@ -387,7 +391,7 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
       `1 ${host(6)} worker`,
       ...[1, 2, 3, 4].map((n) => `2 ${host(n)} control-plane`),
     ]);
-    expect(text.stdout).toMatch(/force shutdown of cluster pwr: succeeded \(ok\), operation (\d+)/);
+    expect(text.stdout).toMatch(new RegExp(`force shutdown of cluster ${LAB}: succeeded \\(ok\\), operation (\\d+)`));
     const operationId = Number(/operation (\d+)\s*$/.exec(text.stdout.trim())?.[1]);
     const run2 = getPowerRun(db, operationId);
     expectOrder(run2, [
@@ -425,7 +429,7 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
       ['ups-host', [host(2)]],
     ]);
     expect(seq?.drainTimeout).toBe(5);
-    expect(seq?.steps.find((s) => s.hostname === host(5))?.drain).toMatch(/^drain failed \(exit 1\), went on: Error from server \(NotFound\): nodes "pwr-n5" not found$/);
+    expect(seq?.steps.find((s) => s.hostname === host(5))?.drain).toBe(`drain failed (exit 1), went on: Error from server (NotFound): nodes "${host(5)}" not found`);
     expect(seq?.steps.find((s) => s.hostname === host(6))?.drain).toBe('drained');
     expect(seq?.steps.find((s) => s.hostname === host(2))).toMatchObject({ upsHost: true, datastoreRole: 'voter' });
 

@@ -4,13 +4,13 @@
 // wake entry point powers the nodes on). The power rules (ts/power) call these. Each run leaves one
 // JSON report per node and one for the run in a private directory; they are stored with the
 // operation (cluster_power_runs, cluster_power_steps) and returned.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
 import { getCluster, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { makeRunDir, runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { makeRunDir, readReportFile, runPlaybook, type PlaybookResult } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
 import { validate } from '../validate/index.js';
 import { wakeSecrets } from '../wol/index.js';
@@ -64,16 +64,6 @@ const textOrNull = (v: unknown): string | null => (typeof v === 'string' && v !=
 const numberOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const yes = (v: unknown): boolean => v === true;
 
-function readJson(file: string): Json | null {
-  if (!existsSync(file)) return null;
-  try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : null;
-  } catch {
-    return null;
-  }
-}
-
 function stepOf(kind: PowerKind, node: FleetNode, report: Json | null): PowerStep {
   if (!report) {
     return {
@@ -117,7 +107,7 @@ function stepOf(kind: PowerKind, node: FleetNode, report: Json | null): PowerSte
 
 /** The reports a run left in dir, as a PowerRun; null when the run wrote none (it stopped early). */
 export function readPowerReports(dir: string, kind: PowerKind, nodes: FleetNode[], ids: { operationId: number; clusterId: number }): PowerRun | null {
-  const run = readJson(path.join(dir, RUN_REPORT));
+  const run = readReportFile(path.join(dir, RUN_REPORT));
   if (!run || run['kind'] !== kind) return null;
   const backup = run['backup'] !== null && typeof run['backup'] === 'object' ? (run['backup'] as Json) : null;
   const mode = run['mode'];
@@ -136,7 +126,7 @@ export function readPowerReports(dir: string, kind: PowerKind, nodes: FleetNode[
     backupDetail: backup ? text(backup['detail']) : '',
     drainTimeout: numberOrNull(run['drain_timeout']),
     voters: Array.isArray(run['voters']) ? run['voters'].filter((v): v is string => typeof v === 'string') : [],
-    steps: nodes.map((node) => stepOf(kind, node, readJson(path.join(dir, `${node.hostname}.json`)))),
+    steps: nodes.map((node) => stepOf(kind, node, readReportFile(path.join(dir, `${node.hostname}.json`)))),
   };
 }
 

@@ -1,13 +1,13 @@
 // mko wol wake-node|wake-cluster and the wake_on_lan rule action: one run of playbooks/wake.yml
 // (the wol role's wake entry point: control plane first, then workers), with the nodes' secrets as
 // extra vars. What happened to each node comes from the role's per-node report.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getCluster, getNode, listNodes, type FleetNode, type NodeRole } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { makeRunDir, runPlaybook } from '../ops/index.js';
+import { makeRunDir, readReportFile, runPlaybook } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
 import { validate } from '../validate/index.js';
 import { numberOrText } from './configure.js';
@@ -80,16 +80,6 @@ type Json = Record<string, unknown>;
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-function readReport(file: string): Json | null {
-  if (!existsSync(file)) return null;
-  try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : null;
-  } catch {
-    return null;
-  }
-}
-
 function nodeWake(db: Db, node: FleetNode, report: Json | null): NodeWake {
   const base = { host: node.hostname, nodeId: node.id, role: node.role, method: getWolSettings(db, node.id).method };
   if (!report) {
@@ -133,7 +123,7 @@ async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; ho
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     });
-    const woken = nodes.map((node) => nodeWake(db, node, readReport(path.join(dir, `${node.hostname}.json`))));
+    const woken = nodes.map((node) => nodeWake(db, node, readReportFile(path.join(dir, `${node.hostname}.json`))));
     for (const n of woken) {
       recordWake(db, n.nodeId, { at: n.sentAt ?? new Date().toISOString(), result: n.outcome, detail: n.detail, operationId: run.operationId });
     }
