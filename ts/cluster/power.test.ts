@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { addCluster, insertNode, listNodes, validateNodeInput } from '../fleet/index.js';
 import { labStatus, powerOn } from '../lab/index.js';
+import { setLabSecureOn } from '../lab/wol-listener.js';
 import { getOperation, startOperation } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
@@ -25,6 +26,7 @@ import { expectLabGone, testLabName } from '../test-support/lab.js';
 const isRoot = process.getuid?.() === 0;
 const LAB = testLabName('pwr');
 const host = (n: number): string => `${LAB}-n${n}`;
+const SECUREON = '11:22:33:44:55:66';
 
 interface CliPower {
   operation: number;
@@ -111,11 +113,16 @@ describe('power reports and the power sequence in the database', () => {
   });
 });
 
-/** Proxmox VE's API for the two calls startup.yml makes, on node "pve"; "starting" a VM boots a lab host. */
+/**
+ * Proxmox VE's API for the calls a wake makes, on node "pve": status/current, status/start (whose
+ * task, polled at tasks/{upid}/status, runs until the lab host it boots is started, then stops with
+ * exitstatus OK).
+ */
 class FakePve {
   server!: Server;
   port = 0;
   requests: { method: string; url: string }[] = [];
+  private readonly tasks = new Map<string, { done: boolean }>();
   constructor(
     private readonly auth: string,
     private readonly vms: Map<number, string>,
@@ -141,13 +148,22 @@ class FakePve {
     };
     this.requests.push({ method: req.method ?? '', url: req.url ?? '' });
     if (req.headers.authorization !== this.auth) return send(401, null);
+    const task = /^\/api2\/json\/nodes\/pve\/tasks\/([^/]+)\/status$/.exec(req.url ?? '');
+    if (task && req.method === 'GET') {
+      const found = this.tasks.get(decodeURIComponent(task[1] ?? ''));
+      if (!found) return send(500, null);
+      return send(200, found.done ? { status: 'stopped', exitstatus: 'OK', type: 'qmstart' } : { status: 'running', type: 'qmstart' });
+    }
     const route = /^\/api2\/json\/nodes\/pve\/qemu\/(\d+)\/status\/(current|start)$/.exec(req.url ?? '');
     const hostname = route ? this.vms.get(Number(route[1])) : undefined;
     if (!route || !hostname) return send(404, null);
     if (route[2] === 'current' && req.method === 'GET') return send(200, { vmid: Number(route[1]), status: (await this.running(hostname)) ? 'running' : 'stopped' });
     if (route[2] === 'start' && req.method === 'POST') {
-      void this.start(hostname);
-      return send(200, `UPID:pve:0000AAAA:00BBBBBB:00000000:qmstart:${route[1]}:root@pam!mko:`);
+      const upid = `UPID:pve:0000AAAA:00BBBBBB:0000000${this.tasks.size}:qmstart:${route[1]}:root@pam!mko:`;
+      const started = { done: false };
+      this.tasks.set(upid, started);
+      void this.start(hostname).finally(() => (started.done = true));
+      return send(200, upid);
     }
     send(501, null);
   }
@@ -233,6 +249,10 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
     expect((await run(['cluster', 'assign', LAB, host(4), '--role', 'control-plane'])).exitCode).toBe(0);
     const setup = await run(['cluster', 'setup', LAB]);
     expect(setup.exitCode, setup.stdout.slice(-3000)).toBe(0);
+    // A worker whose NIC wants a SecureOn password: the startup must send it, or it stays off.
+    const mac = (await labStatus({ name: LAB, stateDir }))?.hosts.find((h) => h.hostname === host(5))?.mac ?? '';
+    expect((await run(['wol', 'configure', host(5), '--secureon', '-'], SECUREON)).exitCode).toBe(0);
+    await setLabSecureOn(stateDir, mac, SECUREON);
   }, 900_000);
 
   afterAll(async () => {
@@ -262,9 +282,13 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
       [5, host(1), 'would power off'],
     ]);
     const log = getOperation(db, shutdown.value.operation).log;
-    expect(log).toMatch(/Check mode, nothing is done; would do a graceful shutdown of cluster_pwr: 1\. worker: pwr-n5, pwr-n6 \(together\); 2\. standby: pwr-n4; 3\. voter: pwr-n2; 4\. voter: pwr-n3; 5\. voter: pwr-n1/);
-    expect(log).toMatch(/Would back up the datastore on pwr-n1/);
-    expect(log).toMatch(/Would cordon pwr-n5 and drain it \(at most 120 s\) through pwr-n1/);
+    // The lab's name carries $MKO_TEST_LAB_SUFFIX.
+    const [n1, n2, n3, n4, n5, n6] = allHosts;
+    expect(log).toContain(
+      `Check mode, nothing is done; would do a graceful shutdown of cluster_${LAB}: 1. worker: ${n5}, ${n6} (together); 2. standby: ${n4}; 3. voter: ${n2}; 4. voter: ${n3}; 5. voter: ${n1}`,
+    );
+    expect(log).toContain(`Would back up the datastore on ${n1}`);
+    expect(log).toContain(`Would cordon ${n5} and drain it (at most 120 s) through ${n1}`);
 
     const startup = await power('startup', LAB, '--check');
     expect(startup.exitCode, startup.stderr).toBe(0);
@@ -313,6 +337,9 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
     const controlPlaneUp = Math.max(...(seq?.steps.filter((s) => s.step === 1).map((s) => at(s.doneAt)) ?? []));
     for (const worker of seq?.steps.filter((s) => s.step === 2) ?? []) expect(at(worker.requestedAt)).toBeGreaterThan(controlPlaneUp);
     console.log(`startup to Ready: ${seq?.readySeconds} s`);
+    // The worker with SecureOn got it: the lab's firmware woke it on a 108-byte packet only.
+    expect((await execa('cat', [path.join(stateDir, 'wol.log')])).stdout).toMatch(new RegExp(`magic packet of 108 bytes with SecureOn for \\S+ \\(${host(5)}\\)`));
+    expect(JSON.stringify(getOperation(db, result.value.operation))).not.toContain(SECUREON);
 
     const status = await json<{ nodes: NodeStatus[] }>('cluster', 'status', LAB);
     expect(status.exitCode, status.stderr).toBe(0);
@@ -364,7 +391,7 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
       `1 ${host(6)} worker`,
       ...[1, 2, 3, 4].map((n) => `2 ${host(n)} control-plane`),
     ]);
-    expect(text.stdout).toMatch(/force shutdown of cluster pwr: succeeded \(ok\), operation (\d+)/);
+    expect(text.stdout).toMatch(new RegExp(`force shutdown of cluster ${LAB}: succeeded \\(ok\\), operation (\\d+)`));
     const operationId = Number(/operation (\d+)\s*$/.exec(text.stdout.trim())?.[1]);
     const run2 = getPowerRun(db, operationId);
     expectOrder(run2, [
@@ -379,6 +406,8 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
     await expectPower(true);
     expect(started.value.run?.steps.find((s) => s.hostname === host(6))).toMatchObject({ method: 'proxmox', outcome: 'powered on', microk8s: 'started', ready: true });
     expect(pve.requests.filter((r) => r.method === 'POST').map((r) => r.url)).toEqual(['/api2/json/nodes/pve/qemu/106/status/start']);
+    // The start task was waited for until it stopped (the module polls its UPID).
+    expect(pve.requests.filter((r) => r.url.includes('/tasks/UPID')).length).toBeGreaterThan(0);
     // The token went to Ansible in a 0600 file: never into the operation's arguments or log.
     const op = getOperation(db, started.value.operation);
     expect(JSON.stringify(op.args) + op.log).not.toContain(pveSecret);
@@ -400,7 +429,7 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
       ['ups-host', [host(2)]],
     ]);
     expect(seq?.drainTimeout).toBe(5);
-    expect(seq?.steps.find((s) => s.hostname === host(5))?.drain).toMatch(/^drain failed \(exit 1\), went on: Error from server \(NotFound\): nodes "pwr-n5" not found$/);
+    expect(seq?.steps.find((s) => s.hostname === host(5))?.drain).toBe(`drain failed (exit 1), went on: Error from server (NotFound): nodes "${host(5)}" not found`);
     expect(seq?.steps.find((s) => s.hostname === host(6))?.drain).toBe('drained');
     expect(seq?.steps.find((s) => s.hostname === host(2))).toMatchObject({ upsHost: true, datastoreRole: 'voter' });
 

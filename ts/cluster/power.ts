@@ -1,20 +1,19 @@
 // Powering a whole cluster down and up, each one playbook run recorded as one operation:
 // playbooks/shutdown.yml (extra vars mko_target, shutdown_mode, shutdown_drain_timeout) and
-// playbooks/startup.yml (mko_target, startup_proxmox_api, startup_wol_secureon). The power rules (ts/power) call these. Each run leaves one
+// playbooks/startup.yml (mko_target, and the wake secrets of ts/wol's wakeSecrets: the wol role's
+// wake entry point powers the nodes on). The power rules (ts/power) call these. Each run leaves one
 // JSON report per node and one for the run in a private directory; they are stored with the
 // operation (cluster_power_runs, cluster_power_steps) and returned.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
 import { getCluster, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { makeRunDir, runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { makeRunDir, readReportFile, runPlaybook, type PlaybookResult } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
-import { insecureWarning, proxmoxEndpoint } from '../proxmox/index.js';
-import { getSecret } from '../secrets/index.js';
 import { validate } from '../validate/index.js';
-import { getWolSettings } from '../wol/index.js';
+import { wakeSecrets } from '../wol/index.js';
 import { getPowerRun, savePowerRun, type PowerKind, type PowerRun, type PowerStep, type ShutdownMode } from './power-store.js';
 
 export interface ClusterPowerOptions {
@@ -65,16 +64,6 @@ const textOrNull = (v: unknown): string | null => (typeof v === 'string' && v !=
 const numberOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const yes = (v: unknown): boolean => v === true;
 
-function readJson(file: string): Json | null {
-  if (!existsSync(file)) return null;
-  try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : null;
-  } catch {
-    return null;
-  }
-}
-
 function stepOf(kind: PowerKind, node: FleetNode, report: Json | null): PowerStep {
   if (!report) {
     return {
@@ -118,7 +107,7 @@ function stepOf(kind: PowerKind, node: FleetNode, report: Json | null): PowerSte
 
 /** The reports a run left in dir, as a PowerRun; null when the run wrote none (it stopped early). */
 export function readPowerReports(dir: string, kind: PowerKind, nodes: FleetNode[], ids: { operationId: number; clusterId: number }): PowerRun | null {
-  const run = readJson(path.join(dir, RUN_REPORT));
+  const run = readReportFile(path.join(dir, RUN_REPORT));
   if (!run || run['kind'] !== kind) return null;
   const backup = run['backup'] !== null && typeof run['backup'] === 'object' ? (run['backup'] as Json) : null;
   const mode = run['mode'];
@@ -137,7 +126,7 @@ export function readPowerReports(dir: string, kind: PowerKind, nodes: FleetNode[
     backupDetail: backup ? text(backup['detail']) : '',
     drainTimeout: numberOrNull(run['drain_timeout']),
     voters: Array.isArray(run['voters']) ? run['voters'].filter((v): v is string => typeof v === 'string') : [],
-    steps: nodes.map((node) => stepOf(kind, node, readJson(path.join(dir, `${node.hostname}.json`)))),
+    steps: nodes.map((node) => stepOf(kind, node, readReportFile(path.join(dir, `${node.hostname}.json`)))),
   };
 }
 
@@ -191,60 +180,6 @@ export function shutdownCluster(db: Db, clusterRef: string, options: ShutdownOpt
   });
 }
 
-/** What startup.yml needs to start the cluster's Proxmox VMs in order: API access per Proxmox host. */
-interface ProxmoxAccess {
-  url: string;
-  token_id: string;
-  token_secret: string;
-  ca_path?: string;
-  validate_certs: boolean;
-}
-
-function proxmoxAccess(db: Db, dataDir: string, nodes: FleetNode[], warn: (message: string) => void): { api: Record<string, ProxmoxAccess>; secrets: string[] } {
-  const api: Record<string, ProxmoxAccess> = {};
-  for (const node of nodes) {
-    const host = node.proxmox.host;
-    if (node.proxmox.vmid === null || !host || api[host]) continue;
-    try {
-      const endpoint = proxmoxEndpoint(db, dataDir, host);
-      if (endpoint.insecure) warn(insecureWarning(endpoint.name));
-      api[host] = {
-        url: endpoint.url,
-        token_id: endpoint.tokenId,
-        token_secret: endpoint.tokenSecret,
-        ...(endpoint.caFile ? { ca_path: endpoint.caFile } : {}),
-        validate_certs: !endpoint.insecure,
-      };
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      // The rest of the cluster still starts; this VM is waited for like a machine without Wake-on-LAN.
-      warn(`cannot start the VM of ${node.hostname} through Proxmox: ${error.message}`);
-    }
-  }
-  return { api, secrets: Object.values(api).map((a) => a.token_secret) };
-}
-
-/**
- * The SecureOn password of every node woken by magic packet that has one (mko wol configure
- * --secureon), per hostname: startup.yml sends it after the packet. Extra vars only, never the
- * inventory.
- */
-function secureOnPasswords(db: Db, dataDir: string, nodes: FleetNode[], warn: (message: string) => void): Record<string, string> {
-  const passwords: Record<string, string> = {};
-  for (const node of nodes) {
-    const settings = getWolSettings(db, node.id);
-    if (settings.method !== 'ethernet' || settings.secureonSecret === null) continue;
-    try {
-      passwords[node.hostname] = getSecret(dataDir, settings.secureonSecret, `the SecureOn password of ${node.hostname}`);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      // The rest of the cluster still starts; this node gets its packets without the password.
-      warn(`cannot send the SecureOn password of ${node.hostname}: ${error.message}`);
-    }
-  }
-  return passwords;
-}
-
 /**
  * Power the cluster on in order: the control plane together (Wake-on-LAN with each node's
  * SecureOn password, or its Proxmox VMs with the API access kept by mko proxmox add), MicroK8s
@@ -253,15 +188,6 @@ function secureOnPasswords(db: Db, dataDir: string, nodes: FleetNode[], warn: (m
  */
 export function startupCluster(db: Db, clusterRef: string, options: ClusterPowerOptions): Promise<PowerResult> {
   const { nodes } = clusterAndNodes(db, clusterRef);
-  const warn = options.onWarning ?? (() => {});
-  const { api, secrets } = proxmoxAccess(db, options.dataDir, nodes, warn);
-  const secureon = secureOnPasswords(db, options.dataDir, nodes, warn);
-  return runPower(db, 'startup', clusterRef, options, {
-    reportDirVar: 'startup_report_dir',
-    extraVars: {
-      ...(Object.keys(api).length > 0 ? { startup_proxmox_api: api } : {}),
-      ...(Object.keys(secureon).length > 0 ? { startup_wol_secureon: secureon } : {}),
-    },
-    secrets: [...secrets, ...Object.values(secureon)],
-  });
+  const { extraVars, secrets } = wakeSecrets(db, options.dataDir, nodes, options.onWarning);
+  return runPower(db, 'startup', clusterRef, options, { reportDirVar: 'startup_report_dir', extraVars, secrets });
 }

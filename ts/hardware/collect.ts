@@ -1,8 +1,6 @@
-import { isIP } from 'node:net';
 import type { Db } from '../db/index.js';
 import { normalizeMac } from '../fleet/index.js';
 import type { PlaybookResult } from '../ops/index.js';
-import { field } from '../validate/index.js';
 import { resolveTarget, runForHostReports } from './host-reports.js';
 import { parseReport, type HardwareReport } from './schema.js';
 import { storeReports, type NewReport } from './store.js';
@@ -31,30 +29,13 @@ export interface CollectResult {
   hosts: HostCollectOutcome[];
 }
 
-const MAC = new RegExp(field.mac.pattern);
-
-function canonicalIp(address: string): string {
-  const bare = (address.split('%')[0] ?? address).toLowerCase();
-  // The URL parser writes IPv6 in its shortest form, so fd00:0::2 and fd00::2 compare equal.
-  return isIP(bare) === 6 ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare;
-}
-
-function usableMac(mac: string | null): string | null {
-  if (!mac) return null;
-  const normal = normalizeMac(mac);
-  return MAC.test(normal) && normal !== '00:00:00:00:00:00' ? normal : null;
-}
-
 /**
- * The MAC to wake a node by: that of the interface carrying the node's address; else the first
- * interface that is up, else the first one at all, with a real MAC (loopback never qualifies).
+ * The MAC to wake a node by, as the report says (its wake_nic: the collection decides which NIC
+ * carries the node's address, module_utils/wake_nic.py); null for a report without one.
  */
-export function pickWolMac(report: HardwareReport, nodeAddress: string): string | null {
-  const wanted = canonicalIp(nodeAddress);
-  const candidates = report.network.filter((i) => i.name !== 'lo' && usableMac(i.mac));
-  const carrying = candidates.find((i) => i.addresses.some((a) => canonicalIp(a.address) === wanted));
-  const chosen = carrying ?? candidates.find((i) => i.state === 'up') ?? candidates[0];
-  return chosen ? usableMac(chosen.mac) : null;
+export function wakeMac(report: HardwareReport): string | null {
+  const mac = report.wake_nic?.mac;
+  return mac ? normalizeMac(mac) : null;
 }
 
 /**
@@ -92,7 +73,7 @@ export async function collectHardware(db: Db, ref: string, ctx: CollectContext):
       outcomes.push({ host: node.hostname, nodeId: node.id, status: 'rejected', reason: parsed.error });
       return;
     }
-    accepted.push({ host: node.hostname, nodeId: node.id, report: parsed.value, wolMac: pickWolMac(parsed.value, node.address) });
+    accepted.push({ host: node.hostname, nodeId: node.id, report: parsed.value, wolMac: wakeMac(parsed.value) });
   });
 
   const stored = storeReports(db, accepted, result.operationId);

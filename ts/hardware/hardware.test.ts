@@ -10,6 +10,7 @@ import { openDb, type Db } from '../db/index.js';
 import { addCluster, deleteNodeRows, getNode, insertNode, validateNodeInput, type NodeInput } from '../fleet/index.js';
 import { getOperation } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
+import { collectedReport } from '../test-support/hardware.js';
 import { freePort } from '../test-support/sshd.js';
 import { dumpDb } from '../test-support/db-dump.js';
 import {
@@ -17,7 +18,7 @@ import {
   latestReport,
   listReports,
   parseReport,
-  pickWolMac,
+  wakeMac,
   storeReports,
   summarizeReport,
   type HardwareReport,
@@ -164,39 +165,17 @@ describe('store', () => {
   });
 });
 
-describe('pickWolMac', () => {
-  const nic = (name: string, mac: string | null, state: string, ...addresses: string[]) => ({
-    name,
-    mac,
-    state,
-    speed_mbps: null,
-    addresses: addresses.map((a) => ({ address: a, prefix: 24, family: a.includes(':') ? 'inet6' : 'inet' })),
-  });
-  const withNetwork = (network: HardwareReport['network']): HardwareReport => ({ ...real(), network });
-
-  it("picks the MAC of the interface carrying the node's address on this machine", () => {
-    const eth = defaultInterface();
-    // An interface that is up comes first, so only the address match can pick the right one.
-    const r = withNetwork([nic('dummy0', '02:00:00:00:00:99', 'up'), ...real().network]);
-    expect(pickWolMac(r, eth.ipv4)).toBe(eth.mac);
-  });
-
-  it('matches IPv6 addresses however they are written, and normalises the MAC', () => {
-    const r = withNetwork([nic('eth0', '02:00:00:00:00:01', 'up', '10.0.0.5'), nic('eth1', 'AA-BB-CC-00-11-22', 'up', 'fd00::10')]);
-    expect(pickWolMac(r, 'FD00:0:0:0:0:0:0:10')).toBe('aa:bb:cc:00:11:22');
-    expect(pickWolMac(r, '10.0.0.5')).toBe('02:00:00:00:00:01');
-  });
-
-  it('falls back to the first interface that is up with a real MAC, never loopback or 00:00:…', () => {
-    const r = withNetwork([
-      nic('lo', '00:00:00:00:00:00', 'unknown', '10.0.0.9'),
-      nic('wg0', null, 'up', '10.0.0.9'),
-      nic('eth0', '02:00:00:00:00:01', 'down'),
-      nic('eth1', '02:00:00:00:00:02', 'up', '192.168.1.5'),
-    ]);
-    expect(pickWolMac(r, '10.0.0.9')).toBe('02:00:00:00:00:02');
-    expect(pickWolMac(withNetwork([nic('eth0', '02:00:00:00:00:01', 'down')]), '10.0.0.9')).toBe('02:00:00:00:00:01');
-    expect(pickWolMac(withNetwork([nic('wg0', null, 'up', '10.0.0.9')]), '10.0.0.9')).toBeNull();
+// Which NIC wakes a node is the collection's call (module_utils/wake_nic.py, tested there); the
+// report carries it as wake_nic and mko only reads it.
+describe('wakeMac', () => {
+  it("reads the MAC of the report's wake_nic, normalised; none without one", () => {
+    const nic = { interface: 'eth0', mac: 'AA-BB-CC-00-11-22', address: '10.0.0.5', broadcast: '10.0.0.255' };
+    expect(wakeMac({ ...real(), wake_nic: nic })).toBe('aa:bb:cc:00:11:22');
+    expect(wakeMac({ ...real(), wake_nic: null })).toBeNull();
+    expect(wakeMac({ ...real(), wake_nic: { ...nic, mac: null } })).toBeNull();
+    const { wake_nic: _gone, ...older } = { ...real(), wake_nic: nic };
+    expect(wakeMac(older)).toBeNull();
+    expect(parseReport(JSON.stringify({ ...real(), wake_nic: { ...nic, mac: 7 } }))).toMatchObject({ ok: false });
   });
 });
 
@@ -269,7 +248,7 @@ describe('collect through ansible-playbook', () => {
     const bad = JSON.parse(realText) as Record<string, any>;
     bad['cpu']['cores'] = 'two';
     await execa('mkdir', ['-p', fixtures]);
-    writeFileSync(path.join(fixtures, 'hw-good.json'), realText);
+    writeFileSync(path.join(fixtures, 'hw-good.json'), await collectedReport(eth.ipv4));
     writeFileSync(path.join(fixtures, 'hw-bad.json'), JSON.stringify(bad));
     // The hardware role's contract, minus the collecting: each host's JSON lands in the directory.
     const playbook = path.join(dir, 'stand-in.yml');

@@ -32,6 +32,18 @@ export interface HardwareReport {
   gpus: Gpu[];
   thermal: { zones: ThermalZone[]; fans: Fan[] };
   volumes: { docker: DockerVolume[]; kubernetes: KubernetesStorage };
+  /**
+   * The NIC that wakes the node (the one carrying its address), as mko.fleet decided it
+   * (module_utils/wake_nic.py); null when none qualifies, missing in reports from before it.
+   */
+  wake_nic?: WakeNic | null;
+}
+
+export interface WakeNic {
+  interface: string;
+  mac: string | null;
+  address: string | null;
+  broadcast: string | null;
 }
 
 export interface BlockChild {
@@ -203,7 +215,12 @@ export const hardwareReportSchema: Json = obj({
       storage_classes: list(obj({ name: nullable('string') })),
     }),
   }),
-});
+  wake_nic: {
+    type: ['object', 'null'],
+    properties: { interface: str, mac: nullable('string'), address: nullable('string'), broadcast: nullable('string') },
+    required: ['interface', 'mac', 'address', 'broadcast'],
+  },
+}, ['wake_nic']);
 
 // Reports are data from nodes, not user input: their own instance, no defaults, no coercion.
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, coerceTypes: false });

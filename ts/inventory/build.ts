@@ -35,6 +35,9 @@ export function hostVars(node: FleetNode): Record<string, unknown> {
   vars['mko_wol_mac'] = node.wol.mac;
   vars['mko_wol_broadcast'] = node.wol.broadcast;
   vars['mko_wol_port'] = node.wol.port;
+  // How it is woken, and whether its NIC wants a SecureOn password (the password itself never is here).
+  vars['mko_wol_method'] = 'ethernet';
+  vars['mko_wol_secureon'] = false;
   vars['mko_virtual'] = node.proxmox.vmid !== null;
   vars['mko_proxmox_host'] = node.proxmox.host;
   vars['mko_proxmox_node'] = node.proxmox.node;
@@ -85,6 +88,13 @@ export function buildInventory(db: Db, options: { dataDir: string }): Inventory 
     else add(FLEET_GROUPS.unassigned);
     if (node.wol.enabled) add(FLEET_GROUPS.wol);
     if (node.proxmox.vmid !== null) add(FLEET_GROUPS.virtual);
+  }
+  const wol = db
+    .prepare('SELECT n.hostname, w.method, w.secureon_secret IS NOT NULL AS secureon FROM node_wol w JOIN nodes n ON n.id = w.node_id')
+    .all() as { hostname: string; method: string; secureon: number }[];
+  for (const row of wol) {
+    const vars = hostvars[row.hostname];
+    if (vars) Object.assign(vars, { mko_wol_method: row.method, mko_wol_secureon: row.secureon === 1 });
   }
   // UPS hosts (mko ups add): in ups_hosts, with their UPS for the nut role (no passwords here).
   const upses = db

@@ -1,7 +1,7 @@
 // Starting and stopping the lab's Wake-on-LAN "firmware": a detached process (wol-firmware.ts)
 // that listens on the lab's directed broadcast and powers on the host a magic packet is for.
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,19 @@ import { commandLine, isRunningAs, signal, spawnInCgroups, waitForExit } from '.
 const FIRMWARE_MARKER = 'wol-firmware';
 export const wolReadyPath = (stateDir: string): string => join(stateDir, 'wol.ready');
 const wolLogPath = (stateDir: string): string => join(stateDir, 'wol.log');
+export const secureOnPath = (stateDir: string): string => join(stateDir, 'wol-secureon.json');
+
+/**
+ * Give a lab host's NIC a SecureOn password (colon-separated hex, lower case), or take it away
+ * (null): from then on the firmware wakes the host only on a packet that carries it.
+ */
+export async function setLabSecureOn(stateDir: string, mac: string, password: string | null): Promise<void> {
+  const file = secureOnPath(stateDir);
+  const all = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as Record<string, string>;
+  if (password === null) delete all[mac.toLowerCase()];
+  else all[mac.toLowerCase()] = password.toLowerCase();
+  await writeFile(file, JSON.stringify(all), { mode: 0o600 });
+}
 
 /** node + the compiled firmware, or (running from the TypeScript sources) vite-node + the .ts. */
 function firmwareCommand(): string[] {
@@ -51,4 +64,5 @@ export async function stopWolFirmware(name: string, stateDir: string, pid: numbe
   await removeCgroup(wolCgroup(name));
   await rm(wolReadyPath(stateDir), { force: true });
   await rm(wolLogPath(stateDir), { force: true });
+  await rm(secureOnPath(stateDir), { force: true });
 }

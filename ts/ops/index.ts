@@ -4,7 +4,7 @@ export { runPlaybook, observeRuns, type PlaybookRun, type PlaybookResult, type R
 export { listEvents, type OperationEvent, type EventType } from './events.js';
 export { followOperation, START, type FollowCursor, type FollowItem } from './follow.js';
 export { setInvocation, currentInvocation, RETRY_OF_ENV, type Invocation } from './invocation.js';
-export { makeRunDir, runDirFor, sweepRunDir } from './run-dir.js';
+export { makeRunDir, readReportFile, runDirFor, sweepRunDir } from './run-dir.js';
 export { ownStart, processStart } from './process-identity.js';
 export { cancelOperation, CANCEL_MEANING, type CancelResult } from './cancel.js';
 export { planRetry, latestRetry, lastOperationId, type RetryPlan } from './retry.js';

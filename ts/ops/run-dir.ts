@@ -2,7 +2,7 @@
 // passwords, report folders), next to the database rather than in a shared /tmp. Each entry is
 // named after the process that made it, so the next mko can remove what a killed one left.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { isAlive } from './operations.js';
 import { ownStart, processStart } from './process-identity.js';
@@ -45,4 +45,18 @@ export function sweepRunDir(dataDir: string): number {
     removed += 1;
   }
   return removed;
+}
+
+/**
+ * A JSON object a playbook left in a run folder (a per-host or per-run report), read defensively:
+ * null when the file is missing, is not JSON, or holds something else than an object.
+ */
+export function readReportFile(file: string): Record<string, unknown> | null {
+  if (!existsSync(file)) return null;
+  try {
+    const value = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }

@@ -79,7 +79,7 @@ export class FleetActionRunner implements ActionRunner {
       case 'startup':
         return fromPlaybook(await startupCluster(db, cluster.name, { dbPath, dataDir, signal }), `startup of ${cluster.name}`);
       case 'wake_on_lan': {
-        const result = await wakeCluster(db, cluster.name, { dataDir, signal, onProgress: (line) => this.options.log?.(`wake ${cluster.name}: ${line}`) });
+        const result = await wakeCluster(db, cluster.name, { dbPath, dataDir, signal, onWarning: (line) => this.options.log?.(`wake ${cluster.name}: ${line}`) });
         const failed = result.nodes.filter((n) => n.outcome === 'failed').map((n) => n.host);
         return {
           status: result.ok ? 'succeeded' : 'failed',

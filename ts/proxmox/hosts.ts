@@ -1,5 +1,6 @@
 // Proxmox VE API endpoints (mko proxmox add|list|remove): the proxmox_hosts table. The token
-// secret goes to the secrets file; the row keeps only its handle.
+// secret goes to the secrets file; the row keeps only its handle. The API itself is called by the
+// wol role (mko.fleet.wake), with the access proxmoxEndpoint reads (ts/wol wakeSecrets).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ID_REF, refuseNumericName, writeTransaction, type Db } from '../db/index.js';
@@ -156,6 +157,10 @@ export function proxmoxEndpoint(db: Db, dataDir: string, ref: string): ProxmoxEn
   const host = getProxmoxHost(db, ref);
   const row = db.prepare('SELECT token_secret FROM proxmox_hosts WHERE id = ?').get(host.id) as { token_secret: string };
   return { ...host, tokenSecret: getSecret(dataDir, row.token_secret, `proxmox host ${host.name}`) };
+}
+
+export function insecureWarning(name: string): string {
+  return `TLS verification is OFF for Proxmox ${name} (--insecure): anyone on the network path can impersonate it and read its API token; pin its CA with --ca-file /etc/pve/pve-root-ca.pem instead`;
 }
 
 /** Hostnames of the nodes whose --proxmox-host names this host (by name or URL host). */

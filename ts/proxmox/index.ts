@@ -1,9 +1,9 @@
-// Virtual nodes on Proxmox VE: API endpoints with their tokens, and starting VMs.
-export { insecureWarning, proxmoxClient, type ClientOptions, type ProxmoxClient } from './client.js';
+// Virtual nodes on Proxmox VE: API endpoints with their tokens (the wol role starts the VMs).
 export {
   addProxmoxHost,
   findProxmoxHost,
   getProxmoxHost,
+  insecureWarning,
   listProxmoxHosts,
   nodesUsing,
   proxmoxEndpoint,
@@ -13,4 +13,3 @@ export {
   type ProxmoxHost,
   type ProxmoxHostInput,
 } from './hosts.js';
-export { startVm, vmStatus, type StartOptions, type VmStart, type VmStatus } from './vm.js';

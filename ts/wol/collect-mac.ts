@@ -1,9 +1,10 @@
 // mko wol collect-mac: each node's Wake-on-LAN MAC (and, where none is set, its directed
 // broadcast address) from the latest hardware report in the database, or read from the node by
-// the wol role (facts of the interface that carries the node's address).
+// the wol role. Which NIC that is (the one carrying the node's address) is decided once, in the
+// mko.fleet collection (module_utils/wake_nic.py): both sources only carry its answer.
 import type { Db } from '../db/index.js';
 import { normalizeMac, type FleetNode } from '../fleet/index.js';
-import { latestReport, pickWolMac, resolveTarget, type HardwareReport } from '../hardware/index.js';
+import { latestReport, resolveTarget, wakeMac, type HardwareReport } from '../hardware/index.js';
 import { runWolPlaybook, type NicRunOptions } from './nic.js';
 import { setCollectedMac } from './settings.js';
 
@@ -28,25 +29,10 @@ export interface CollectMacResult {
   hosts: MacOutcome[];
 }
 
-function ipv4ToInt(address: string): number {
-  return address.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
-}
-
-/** The directed broadcast of an IPv4 address and prefix, e.g. 192.168.1.10/24 → 192.168.1.255. */
-export function directedBroadcast(address: string, prefix: number): string {
-  const host = 2 ** (32 - prefix);
-  const value = Math.floor(ipv4ToInt(address) / host) * host + host - 1;
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
-}
-
-/** MAC and directed broadcast of the interface a hardware report says carries the node's address. */
-export function macFromReport(report: HardwareReport, node: FleetNode): { mac: string; broadcast: string | null } | null {
-  const mac = pickWolMac(report, node.address);
-  if (!mac) return null;
-  const nic = report.network.find((i) => i.mac !== null && normalizeMac(i.mac) === mac);
-  const inet = nic?.addresses.filter((a) => a.family === 'inet' && a.prefix !== null && a.prefix >= 1 && a.prefix <= 30) ?? [];
-  const chosen = inet.find((a) => a.address === node.address) ?? inet[0];
-  return { mac, broadcast: chosen && chosen.prefix !== null ? directedBroadcast(chosen.address, chosen.prefix) : null };
+/** MAC and directed broadcast of the NIC a hardware report says wakes the node (its wake_nic). */
+export function macFromReport(report: HardwareReport): { mac: string; broadcast: string | null } | null {
+  const mac = wakeMac(report);
+  return mac ? { mac, broadcast: report.wake_nic?.broadcast ?? null } : null;
 }
 
 export async function collectMacs(db: Db, ref: string, options: NicRunOptions & { source?: MacSource }): Promise<CollectMacResult> {
@@ -68,10 +54,10 @@ export async function collectMacs(db: Db, ref: string, options: NicRunOptions & 
       continue;
     }
     const latest = latestReport(db, node.id);
-    const found = latest ? macFromReport(latest.report, node) : null;
+    const found = latest ? macFromReport(latest.report) : null;
     if (found) store(node, 'hardware', found.mac, found.broadcast);
     else if (source === 'auto') viaFacts.push(node);
-    else fail(node, 'hardware', latest ? `hardware report ${latest.id} lists no usable MAC` : `no hardware report: run mko hardware collect ${node.hostname}, or use --source facts`);
+    else fail(node, 'hardware', latest ? `hardware report ${latest.id} names no NIC to wake it by (collect it again: mko hardware collect ${node.hostname})` : `no hardware report: run mko hardware collect ${node.hostname}, or use --source facts`);
   }
 
   let operationId: number | null = null;

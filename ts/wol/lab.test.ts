@@ -1,7 +1,9 @@
 // Wake-on-LAN against the lab: real hosts that are really off after `systemctl poweroff`, and come
 // back only when a valid magic packet for their MAC reaches the lab bridge (the lab's firmware
-// listener). The wol role, collect-mac, wake-node, wake-cluster, playbooks/wake.yml and the RTC
-// alarm all run through the built mko and the real ansible-playbook over SSH.
+// listener), with the right SecureOn password for the worker, whose NIC wants one. The wol role,
+// collect-mac, every way to wake (wake-node, wake-cluster, the wake_on_lan and startup rule
+// actions, mko cluster startup, plain playbooks/wake.yml) and the RTC alarm all run through the
+// built mko and the real ansible-playbook: one path, the wol role's wake entry point.
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -10,18 +12,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
-import { assignNode, getNode } from '../fleet/index.js';
+import { assignNode, getCluster, getNode } from '../fleet/index.js';
+import type { PowerRun } from '../cluster/index.js';
+import { FleetActionRunner } from '../power/actions.js';
+import type { ActionRequest } from '../power/engine.js';
+import { setLabSecureOn } from '../lab/wol-listener.js';
 import { labDown, labStatus, labUp, type LabInfo } from '../lab/index.js';
 import { buildMagicPacket } from '../lab/magic-packet.js';
 import { registerLab, unregisterLab } from '../lab/register.js';
 import { getOperation, runPlaybook } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
-import { probeSsh, setRtcAlarm, type NicRunResult, type WakeRecap, type WakeResult, type WolStatus } from './index.js';
+import { setRtcAlarm, wakeSecrets, type NicRunResult, type WakeResult, type WolStatus } from './index.js';
 import { expectLabGone, testLabName } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = testLabName('woll');
+const SECUREON = '0a:1b:2c:3d:4e:5f';
 
 describe.skipIf(!isRoot)('Wake-on-LAN on the lab (skipped unless root)', () => {
   let dir: string;
@@ -118,53 +125,69 @@ describe.skipIf(!isRoot)('Wake-on-LAN on the lab (skipped unless root)', () => {
     expect(getNode(db, worker).wol).toMatchObject({ mac: host(worker).mac, broadcast: info.broadcast, port: 9 });
   }, 120_000);
 
-  it('a malformed packet wakes nothing; wake-node --wait brings the host back and says how long it took', async () => {
+  /** The firmware's log lines that powered `hostname` on with a 108-byte SecureOn packet. */
+  const secureWakes = (hostname: string): number =>
+    readFileSync(path.join(stateDir, 'wol.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(`magic packet of 108 bytes with SecureOn for ${host(hostname).mac} (${hostname})`)).length;
+
+  it('the worker\'s NIC wants a SecureOn password: packets without it, or malformed, wake nothing; wake-node --wait sends it and says how long it took', async () => {
+    const configured = await run('wol', 'configure', worker, '--secureon', SECUREON);
+    expect(configured.exitCode, configured.stderr).toBe(0);
+    await setLabSecureOn(stateDir, host(worker).mac, SECUREON);
     await powerOff(worker);
     const firmwareLog = path.join(stateDir, 'wol.log');
     const ignoredBefore = (readFileSync(firmwareLog, 'utf8').match(/ignored/g) ?? []).length;
     const good = buildMagicPacket(host(worker).mac);
     const corrupt = Buffer.from(good);
     corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] ?? 0) ^ 0xff; // the 16th copy differs
-    const packets = [corrupt, good.subarray(0, 101), buildMagicPacket('02:00:00:00:00:77')];
+    const wrong = buildMagicPacket(host(worker).mac, Uint8Array.of(1, 2, 3, 4, 5, 6));
+    const packets = [corrupt, good.subarray(0, 101), buildMagicPacket('02:00:00:00:00:77'), good, wrong];
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, resolve));
     socket.setBroadcast(true);
     for (const packet of packets) await new Promise<void>((resolve, reject) => socket.send(packet, 9, info.broadcast, (e) => (e ? reject(e) : resolve())));
     socket.close();
     await sleep(5000);
-    // The listener got all three and turned each down; the host stayed off.
-    expect((readFileSync(firmwareLog, 'utf8').match(/ignored/g) ?? []).length).toBe(ignoredBefore + packets.length);
+    // The listener got all five and turned each down; the host stayed off.
+    const log = readFileSync(firmwareLog, 'utf8');
+    expect((log.match(/ignored/g) ?? []).length).toBe(ignoredBefore + packets.length);
+    expect(log).toContain(`ignored 102 bytes from`);
+    expect(log).toMatch(new RegExp(`ignored 102 bytes from \\S+: no SecureOn password for ${host(worker).mac}`));
+    expect(log).toMatch(new RegExp(`ignored 108 bytes from \\S+: wrong SecureOn password for ${host(worker).mac}`));
     expect(await running(worker)).toBe(false);
-    expect((await probeSsh(host(worker).address, 22, 1000)).up).toBe(false);
 
     const woken = await json<WakeResult>('wol', 'wake-node', worker, '--wait');
     expect(woken.exitCode, woken.stderr).toBe(0);
-    expect(woken.value.nodes).toEqual([expect.objectContaining({ host: worker, outcome: 'woken', packets: expect.any(Number) })]);
+    expect(woken.value.nodes).toEqual([expect.objectContaining({ host: worker, outcome: 'woken', packets: 3, packetBytes: 108 })]);
     expect(woken.value.nodes[0]?.seconds).toBeLessThan(60);
     expect(await running(worker)).toBe(true);
+    expect(secureWakes(worker)).toBeGreaterThan(0);
     expect((await ansible(worker, '-m', 'ansible.builtin.ping')).exitCode).toBe(0);
-    expect(getOperation(db, woken.value.operationId)).toMatchObject({ kind: 'wake', target: worker, status: 'succeeded' });
+    const op = getOperation(db, woken.value.operationId);
+    expect(op).toMatchObject({ kind: 'wake', target: worker, status: 'succeeded' });
+    expect(JSON.stringify(op)).not.toContain(SECUREON);
 
     const text = await run('wol', 'wake-node', worker);
     expect(text.exitCode).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^${worker}\\s+worker\\s+ethernet\\s+already up\\s+-\\s+-\\s+SSH answers \\(SSH-2\\.0-OpenSSH`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^${worker}\\s+worker\\s+ethernet\\s+already up\\s+-\\s+-\\s+SSH answers at ${host(worker).address.replace(/\./g, '\\.')}:22$`, 'm'));
   }, 240_000);
 
   it('wake-cluster --wait wakes the control plane first, and the workers once it answers', async () => {
     await Promise.all([powerOff(worker), powerOff(controlPlane)]);
+    const before = secureWakes(worker);
     const woken = await json<WakeResult>('wol', 'wake-cluster', LAB, '--wait');
     expect(woken.exitCode, woken.stderr).toBe(0);
     const [first, second] = woken.value.nodes;
-    expect([first?.host, first?.role, first?.outcome]).toEqual([controlPlane, 'control-plane', 'woken']);
-    expect([second?.host, second?.role, second?.outcome]).toEqual([worker, 'worker', 'woken']);
-    // The send times recorded in the operation put the control plane first, and the worker's
-    // packet went out only after the control plane answered SSH.
-    const recap = getOperation(db, woken.value.operationId).recap as Record<string, WakeRecap>;
-    const sent = (h: string): number => Date.parse(recap[h]?.wake.sentAt ?? '');
-    expect(sent(controlPlane)).toBeLessThan(sent(worker));
-    expect(sent(worker)).toBeGreaterThanOrEqual(Date.parse(recap[controlPlane]?.wake.upAt ?? ''));
+    expect([first?.host, first?.role, first?.outcome, first?.packetBytes]).toEqual([controlPlane, 'control-plane', 'woken', 102]);
+    expect([second?.host, second?.role, second?.outcome, second?.packetBytes]).toEqual([worker, 'worker', 'woken', 108]);
+    // The control plane got its packets first, and the worker its own only after the control plane answered SSH.
+    const at = (iso: string | null | undefined): number => Date.parse(iso ?? '');
+    expect(at(first?.sentAt)).toBeLessThan(at(second?.sentAt));
+    expect(at(second?.sentAt)).toBeGreaterThanOrEqual(at(first?.upAt));
     expect(await running(worker)).toBe(true);
     expect(await running(controlPlane)).toBe(true);
+    expect(secureWakes(worker)).toBeGreaterThan(before);
 
     const again = await json<WakeResult>('wol', 'wake-cluster', LAB);
     expect(again.value.nodes.map((n) => n.outcome)).toEqual(['already up', 'already up']);
@@ -172,18 +195,65 @@ describe.skipIf(!isRoot)('Wake-on-LAN on the lab (skipped unless root)', () => {
     expect(status.value.nodes[0]?.lastWake).toMatchObject({ result: 'already up', operationId: again.value.operationId });
   }, 240_000);
 
-  it('playbooks/wake.yml does the same with plain Ansible (and sends nothing in check mode)', async () => {
+  it('the wake_on_lan and startup rule actions, and mko cluster startup, wake it the same way, SecureOn included', async () => {
+    const runner = new FleetActionRunner({ db, dbPath, dataDir: dir });
+    const request = (action: 'wake_on_lan' | 'startup'): ActionRequest =>
+      // The runner reads the rule's action and options and the cluster; the rest is the watcher's.
+      ({ rule: { action, options: {} }, cluster: getCluster(db, LAB), linkOperation: () => {} }) as unknown as ActionRequest;
+    for (const action of ['wake_on_lan', 'startup'] as const) {
+      await powerOff(worker);
+      const before = secureWakes(worker);
+      const result = await runner.run(request(action), new AbortController().signal);
+      expect(result.status, `${action}: ${result.detail}`).toBe('succeeded');
+      expect(getOperation(db, result.operationId ?? 0)).toMatchObject({ kind: action === 'wake_on_lan' ? 'wake' : 'startup', status: 'succeeded' });
+      expect(await running(worker)).toBe(true);
+      expect(secureWakes(worker), action).toBeGreaterThan(before);
+    }
+
     await powerOff(worker);
-    const play = (check: boolean) =>
-      runPlaybook(db, { kind: 'wake', target: LAB, playbook: 'wake.yml', dbPath, limit: worker, extraVars: { mko_hosts_target: `cluster_${LAB}` }, check });
-    const checked = await play(true);
+    const before = secureWakes(worker);
+    const started = await json<{ operation: number; run: PowerRun | null }>('cluster', 'startup', LAB);
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.value.run?.steps.map((s) => [s.hostname, s.method, s.outcome])).toEqual([
+      [worker, 'wol', 'powered on'],
+      [controlPlane, 'none', 'already up'],
+    ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    expect(await running(worker)).toBe(true);
+    expect(secureWakes(worker)).toBeGreaterThan(before);
+    const op = getOperation(db, started.value.operation);
+    expect(JSON.stringify(op)).not.toContain(SECUREON);
+  }, 360_000);
+
+  it('playbooks/wake.yml does the same with plain Ansible given the secrets (and sends nothing in check mode); without them it says what is missing', async () => {
+    await powerOff(worker);
+    const play = (check: boolean, secrets: boolean) =>
+      runPlaybook(db, {
+        kind: 'wake',
+        target: LAB,
+        playbook: 'wake.yml',
+        dbPath,
+        limit: worker,
+        extraVars: { mko_hosts_target: `cluster_${LAB}`, ...(secrets ? wakeSecrets(db, dir, [getNode(db, worker)]).extraVars : {}) },
+        check,
+      });
+    const missing = await play(false, false);
+    expect(missing.status).toBe('failed');
+    expect(missing.output).toContain(
+      `fatal: [${worker}]: FAILED! => {"changed": false, "msg": "${worker}: needs its SecureOn password, which mko keeps out of the inventory: run mko wol wake-node ${worker} (or pass wol_wake_secureon in a vault file)"}`,
+    );
+    const checked = await play(true, true);
     expect(checked.status, checked.output).toBe('succeeded');
     await sleep(3000);
     expect(await running(worker)).toBe(false);
-    const woken = await play(false);
+    const before = secureWakes(worker);
+    const woken = await play(false, true);
     expect(woken.status, woken.output).toBe('succeeded');
-    expect(woken.output).toMatch(/TASK \[Send the magic packet from the controller\][^]*changed: \[.*-> localhost\]/);
+    expect(woken.output).toMatch(/TASK \[wol : Wake the node from the controller\][^]*changed: \[.*-> localhost\]/);
+    expect(woken.output).not.toContain(SECUREON);
     expect(await running(worker)).toBe(true);
+    expect(secureWakes(worker)).toBeGreaterThan(before);
+    const again = await play(false, true);
+    expect(again.recap[worker]).toMatchObject({ changed: 0, failed: 0 });
   }, 240_000);
 
   it('rtc-alarm says clearly when a node has no RTC, and writes 0 then +SECONDS to the wake alarm', async () => {

@@ -272,16 +272,18 @@ const wakeOptions = (y: Argv<GlobalArgs>) =>
     .option('timeout', decimalOption('timeout', { describe: 'With --wait: seconds before a node counts as failed', defaultDescription: '180' }))
     .option('json', { type: 'boolean' });
 
-function wakeArgs(argv: WakeFlags, dataDir: string, json: boolean | undefined): WakeOptions {
+function wakeArgs(argv: WakeFlags, ctx: { dbPath: string; dataDir: string }, json: boolean | undefined): WakeOptions {
+  const onOutput = streamTo(json);
   return {
-    dataDir,
+    dbPath: ctx.dbPath,
+    dataDir: ctx.dataDir,
     ...(argv.retries !== undefined ? { retries: argv.retries } : {}),
     ...(argv.delay !== undefined ? { delay: argv.delay } : {}),
     ...(argv.timeout !== undefined ? { timeout: argv.timeout } : {}),
     wait: argv.wait ?? false,
     signal: interruptSignal(),
     onWarning: warn,
-    ...(json ? {} : { onProgress: (line: string) => process.stderr.write(`wol: ${line}\n`) }),
+    ...(onOutput ? { onOutput } : {}),
   };
 }
 
@@ -294,7 +296,7 @@ const wakeNodeCommand = command<WakeNodeArgs>({
       .example('$0 wol wake-node nuc1 --retries 5 --delay 2', 'Six packets, two seconds apart')),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      printWake(await wakeNode(ctx.db, argv.node, wakeArgs(argv, ctx.dataDir, argv.json)), argv.json, true);
+      printWake(await wakeNode(ctx.db, argv.node, wakeArgs(argv, ctx, argv.json)), argv.json, true);
     }),
 });
 
@@ -306,7 +308,7 @@ const wakeClusterCommand = command<WakeClusterArgs>({
       .example('$0 wol wake-cluster home --wait', 'Control plane, wait for it, then workers')),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      printWake(await wakeCluster(ctx.db, argv.cluster, wakeArgs(argv, ctx.dataDir, argv.json)), argv.json, false);
+      printWake(await wakeCluster(ctx.db, argv.cluster, wakeArgs(argv, ctx, argv.json)), argv.json, false);
     }),
 });
 

@@ -14,6 +14,7 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible_collections.mko.fleet.plugins.module_utils.wake_nic import wake_nic
 
 
 def write_report(report_dir, name, report):
@@ -47,7 +48,12 @@ class ActionModule(ActionBase):
             if os.path.exists(report_dir) and not os.path.isdir(report_dir):
                 raise AnsibleActionFail('report_dir %r exists and is not a directory' % report_dir)
         result.update(self._execute_module(module_name='mko.fleet.hardware', module_args=args, task_vars=task_vars))
-        if result.get('failed') or report_dir is None:
+        if result.get('failed'):
+            return result
+        # The NIC that wakes the node: the one carrying the address the controller reaches it at.
+        address = self._templar.template(task_vars.get('ansible_host') or task_vars.get('inventory_hostname'))
+        result['report'] = dict(result['report'], wake_nic=wake_nic(result['report'].get('network'), address))
+        if report_dir is None:
             return result
         # The controller's clock: boards without a battery-backed clock (Raspberry Pis) can be far
         # off until NTP has synced.

@@ -14,7 +14,10 @@ import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'plugins', 'action'))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'plugins', 'action'))
+# The plugin imports the collection's module_utils by their full name.
+sys.path.insert(0, os.path.join(HERE, '..', '..', '..', '..', '..'))
 import hardware as action  # noqa: E402 - the file itself, not through an installed collection
 
 
