@@ -32,10 +32,11 @@ import {
 } from '../../power/index.js';
 import { validate } from '../../validate/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { confirm, interruptSignal, playbookContext, reportRun, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table } from '../output.js';
-import { secretArg } from './wol.js';
+import { secretArg } from '../secret-arg.js';
 
 type Args<T> = GlobalArgs & T;
 
@@ -595,7 +596,7 @@ const rules = group('rules', 'Power rules: what to do to a cluster when a UPS ev
   'Shut cluster home down after 2 minutes on battery',
 ]);
 
-export const upsCommand = group('ups', 'UPSes through Network UPS Tools: setup, live status, the watcher and power rules', [add, list, remove, setup, scan, status, test, services, restart, monitor, events, history, actions, rules], [
+export const upsCommand = group('ups', groupDescription('ups'), [add, list, remove, setup, scan, status, test, services, restart, monitor, events, history, actions, rules], [
   '$0 ups status',
   'Every UPS, read live from upsd',
 ]);
