@@ -28,7 +28,7 @@ export const GROUPS: readonly GroupEntry[] = [
   { name: 'system', describe: 'Node prerequisites for MicroK8s', load: async () => (await import('./commands/system.js')).systemCommand },
   { name: 'wol', describe: 'Wake-on-LAN: configure nodes and their NICs, wake nodes and clusters, RTC alarms', load: async () => (await import('./commands/wol.js')).wolCommand },
   { name: 'proxmox', describe: 'Proxmox VE API endpoints that start virtual nodes', load: async () => (await import('./commands/proxmox.js')).proxmoxCommand },
-  { name: 'ups', describe: 'UPSes through Network UPS Tools: setup, live status, the watcher and power rules', load: async () => (await import('./commands/ups.js')).upsCommand },
+  { name: 'ups', describe: 'UPSes through Network UPS Tools: setup, live status, the watcher and power rules', load: async () => (await import('./commands/ups/index.js')).upsCommand },
 ];
 
 /** The description of top-level group `name`, for the group's own module. */
