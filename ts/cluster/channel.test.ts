@@ -36,7 +36,7 @@ async function check(cases: Case[]): Promise<{ failed: boolean; msg: string }[]>
     vars_files: [path.join(role, 'vars', 'main.yml')],
     vars: {
       microk8s_channel: c.to,
-      __microk8s_state: { installed: true, channel: c.from, running: c.running ?? true, said: 'microk8s is not running' },
+      microk8s_probe: { installed: true, channel: c.from, running: c.running ?? true, said: 'microk8s is not running' },
     },
     tasks: [{ ...channelCheck, ignore_errors: true }],
   }));
