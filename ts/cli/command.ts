@@ -49,9 +49,14 @@ export interface CommandLine {
   rest: string[];
 }
 
-export function resolveCommandLine(top: AnyCommand[], argv: string[]): CommandLine {
+/** The words of a command line that are no options: `node`, `show`, `pi1`. */
+export function commandWords(argv: string[]): string[] {
   // The global --db takes a value, which is no command word.
-  const words = argv.filter((w, i) => !w.startsWith('-') && argv[i - 1] !== '--db');
+  return argv.filter((w, i) => !w.startsWith('-') && argv[i - 1] !== '--db');
+}
+
+export function resolveCommandLine(top: AnyCommand[], argv: string[]): CommandLine {
+  const words = commandWords(argv);
   const names: string[] = [];
   let level: AnyCommand[] | undefined = top;
   let usage = '';

@@ -1,4 +1,4 @@
-export { checkChannelUpdate, checkUpgrade, nodesMaybeInstalled, parseChannel, updateClusterSettings } from './channel.js';
+export { checkChannelUpdate, nodesMaybeInstalled, updateClusterSettings } from './channel.js';
 export * from './lifecycle.js';
 export { clusterStatuses, type NodeStatus, type StatusReport } from './status-store.js';
 export { readPowerReports, shutdownCluster, startupCluster, type ClusterPowerOptions, type PowerResult, type ShutdownOptions } from './power.js';

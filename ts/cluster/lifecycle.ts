@@ -9,7 +9,6 @@ import { configureHosts } from '../hosts/index.js';
 import { clusterGroup } from '../inventory/groups.js';
 import { runPlaybook, type PlaybookResult } from '../ops/index.js';
 import { validate, field } from '../validate/index.js';
-import { checkUpgrade } from './channel.js';
 import { clusterStatuses, saveStatus, type NodeStatus, type StatusReport, type UnreachableReport } from './status-store.js';
 
 export interface RunContext {
@@ -120,11 +119,15 @@ export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): P
   return { operationId: result.operationId, statuses: clusterStatuses(db, cluster.id) };
 }
 
-/** One minor version up, node by node, control plane first; the database follows on success. */
+/**
+ * One minor version up, node by node, control plane first; the database follows on success.
+ * Whether each node can move to the channel (no skip, no downgrade, running) is upgrade.yml's
+ * preflight play, on every node before any is touched: the nodes, not the database, say where
+ * they are.
+ */
 export async function upgradeCluster(db: Db, ref: string, channel: string, ctx: RunContext): Promise<PlaybookResult> {
   validate({ type: 'object', properties: { channel: field.channel }, required: ['channel'] }, { channel }, { channel: '--channel' });
   const { cluster } = clusterWithNodes(db, ref);
-  checkUpgrade(cluster.channel, channel);
   const result = await run(db, ctx, {
     kind: 'upgrade',
     target: cluster.name,

@@ -98,12 +98,26 @@ export function buildInventory(db: Db, options: { dataDir: string }): Inventory 
   }
   // UPS hosts (mko ups add): in ups_hosts, with their UPS for the nut role (no passwords here).
   const upses = db
-    .prepare('SELECT u.name, u.driver, u.port, u.description, u.driver_options, u.upsd_port, n.hostname FROM upses u JOIN nodes n ON n.id = u.node_id ORDER BY n.hostname')
-    .all() as { name: string; driver: string; port: string; description: string; driver_options: string; upsd_port: number; hostname: string }[];
+    .prepare(
+      `SELECT u.name, u.driver, u.port, u.description, u.driver_options, u.upsd_port, u.primary_user, u.secondary_user, n.hostname
+       FROM upses u JOIN nodes n ON n.id = u.node_id ORDER BY n.hostname`,
+    )
+    .all() as { name: string; driver: string; port: string; description: string; driver_options: string; upsd_port: number; primary_user: string; secondary_user: string; hostname: string }[];
   for (const ups of upses) {
     groups[FLEET_GROUPS.upsHosts]?.hosts.push(ups.hostname);
     const vars = hostvars[ups.hostname];
-    if (vars) vars['mko_ups'] = { name: ups.name, driver: ups.driver, port: ups.port, description: ups.description, driver_options: JSON.parse(ups.driver_options) as unknown, upsd_port: ups.upsd_port };
+    if (vars) {
+      vars['mko_ups'] = {
+        name: ups.name,
+        driver: ups.driver,
+        port: ups.port,
+        description: ups.description,
+        driver_options: JSON.parse(ups.driver_options) as unknown,
+        upsd_port: ups.upsd_port,
+        primary_user: ups.primary_user,
+        secondary_user: ups.secondary_user,
+      };
+    }
   }
 
   const knownHosts = path.join(options.dataDir, 'known_hosts');

@@ -367,7 +367,16 @@ describe('UPS registry', () => {
     expect(statSync(path.dirname(secretsFile(dir))).mode & 0o777).toBe(0o700);
     const inventory = buildInventory(db, { dataDir: dir });
     expect(inventory['ups_hosts']).toMatchObject({ hosts: ['ups-host'] });
-    expect(inventory._meta.hostvars['ups-host']?.['mko_ups']).toEqual({ name: 'dummy', driver: 'dummy-ups', port: 'dummy.dev', description: '', driver_options: {}, upsd_port: 3493 });
+    expect(inventory._meta.hostvars['ups-host']?.['mko_ups']).toEqual({
+      name: 'dummy',
+      driver: 'dummy-ups',
+      port: 'dummy.dev',
+      description: '',
+      driver_options: {},
+      upsd_port: 3493,
+      primary_user: 'upsmon_primary',
+      secondary_user: 'upsmon_secondary',
+    });
     expect(JSON.stringify(inventory)).not.toContain('s3cret-pw');
     removeUps(db, dir, 'dummy');
     expect(readFileSync(secretsFile(dir), 'utf8')).not.toContain('s3cret-pw');

@@ -196,18 +196,12 @@ export function setupUps(db: Db, ref: string, options: SetupOptions): Promise<Pl
     playbook: 'nut.yml',
     limit: [...hosts].join(','),
     dbPath: options.dbPath,
+    // The UPS itself (name, driver, port, options, upsd port, accounts) is the inventory's mko_ups
+    // on its host, which the nut role reads: only which UPS, and the secrets, are extra variables.
     extraVars: {
       mko_target: 'all',
       nut_primary_host: ups.host,
-      nut_ups_name: ups.name,
-      nut_ups_description: ups.description,
-      nut_driver: ups.driver,
-      nut_port: ups.port,
-      nut_driver_options: ups.driverOptions,
-      nut_upsd_port: ups.upsdPort,
-      nut_primary_user: ups.primaryUser,
       nut_primary_password: passwords.primary,
-      nut_secondary_user: ups.secondaryUser,
       nut_secondary_password: passwords.secondary,
       ...(options.shutdownCmd !== undefined ? { nut_shutdown_cmd: options.shutdownCmd } : {}),
     },

@@ -166,7 +166,7 @@ describe.skipIf(!isRoot)('playbooks/watcher.yml: the mko-ups-monitor unit on a l
       db.close();
     }
     // The copy works there before any unit is involved.
-    expect(await remoteMko('ups status')).toMatch(/^rack\s+wun-n2\s+OL\b/m);
+    expect(await remoteMko('ups status')).toMatch(new RegExp(`^rack\\s+${LAB}-n2\\s+OL\\b`, 'm'));
   }, 600_000);
 
   afterAll(() => tearDownLab(LAB, dbPath, dir), 300_000);

@@ -1,26 +1,36 @@
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, JSONSchemaType, ValidateFunction } from 'ajv';
 import { quote, UserError } from '../errors.js';
 
+const require = createRequire(import.meta.url);
+let instance: Ajv | undefined;
+
 /**
- * One ajv instance for every input mko accepts. Each property schema carries a `hint`: the
- * words that follow "must be" in the one-line error the user sees.
+ * One ajv instance for every input mko accepts, made at the first validation: loading ajv is
+ * a good part of a start-up, and `mko node list` validates nothing. Each property schema carries
+ * a `hint`: the words that follow "must be" in the one-line error the user sees.
  */
-const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, coerceTypes: false });
-ajv.addKeyword({ keyword: 'hint', schemaType: 'string' });
-ajv.addFormat('ip', { type: 'string', validate: (s: string) => isIP(s) !== 0 });
-ajv.addFormat('ipv4', { type: 'string', validate: (s: string) => isIP(s) === 4 });
-ajv.addFormat('host', { type: 'string', validate: (s: string) => isIP(s) !== 0 || HOSTNAME.test(s) });
+function ajv(): Ajv {
+  if (instance) return instance;
+  const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+  const made = new AjvClass({ allErrors: false, strict: true, useDefaults: true, coerceTypes: false });
+  made.addKeyword({ keyword: 'hint', schemaType: 'string' });
+  made.addFormat('ip', { type: 'string', validate: (s: string) => isIP(s) !== 0 });
+  made.addFormat('ipv4', { type: 'string', validate: (s: string) => isIP(s) === 4 });
+  made.addFormat('host', { type: 'string', validate: (s: string) => isIP(s) !== 0 || HOSTNAME.test(s) });
+  // `noTemplate: true` on a field that has no business holding a template; `printable: true` on
+  // free text, which may (it reaches Ansible marked unsafe, see inventory/unsafe.ts) but is shown
+  // on terminals. Their errors read as KEYWORD_HINTS say.
+  made.addKeyword({ keyword: 'noTemplate', type: 'string', schemaType: 'boolean', errors: false, validate: (on: boolean, s: string) => !on || !TEMPLATE_MARKER.test(s) });
+  made.addKeyword({ keyword: 'printable', type: 'string', schemaType: 'boolean', errors: false, validate: (on: boolean, s: string) => !on || !CONTROL_CHARACTER.test(s) });
+  return (instance = made);
+}
 
 /** What starts a Jinja expression, statement or comment: Ansible would template a value holding one. */
 export const TEMPLATE_MARKER = /\{[{%#]/;
 /** C0 and C1 control characters (newlines, ESC, CSI...): shown on a terminal, they would rewrite it. */
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
-// `noTemplate: true` on a field that has no business holding a template; `printable: true` on
-// free text, which may (it reaches Ansible marked unsafe, see inventory/unsafe.ts) but is shown on
-// terminals. Their errors read as KEYWORD_HINTS say.
-ajv.addKeyword({ keyword: 'noTemplate', type: 'string', schemaType: 'boolean', errors: false, validate: (on: boolean, s: string) => !on || !TEMPLATE_MARKER.test(s) });
-ajv.addKeyword({ keyword: 'printable', type: 'string', schemaType: 'boolean', errors: false, validate: (on: boolean, s: string) => !on || !CONTROL_CHARACTER.test(s) });
 const KEYWORD_HINTS: Record<string, string> = {
   noTemplate: 'free of "{{", "{%" and "{#" (Ansible would run it as a template)',
   printable: 'one line of text without control characters',
@@ -92,7 +102,7 @@ const cache = new WeakMap<object, ValidateFunction>();
 export function validate<T>(schema: JSONSchemaType<T> | object, data: unknown, names: FieldNames = {}): T {
   let check = cache.get(schema);
   if (!check) {
-    check = ajv.compile(schema);
+    check = ajv().compile(schema);
     cache.set(schema, check);
   }
   if (check(data)) return data as T;

@@ -11,12 +11,15 @@ import {
   type NodeRole,
 } from '../../fleet/index.js';
 import { builder, command, group } from '../command.js';
-import { existingKubeconfig, readClusterStatus, setupCluster, shutdownCluster, startupCluster, updateClusterSettings, upgradeCluster, type PowerResult } from '../../cluster/index.js';
+import { groupDescription } from '../groups.js';
+import type { PowerResult } from '../../cluster/index.js';
 import { UserError } from '../../errors.js';
-import { configureHosts } from '../../hosts/index.js';
 import { confirm, interruptSignal, playbookContext, reportRun, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table, terminalText } from '../output.js';
+
+// Playbook-running domain code, imported by the handlers that need it (see cli/groups.ts).
+const clusterCode = () => import('../../cluster/index.js');
 
 type Args<T> = GlobalArgs & T;
 
@@ -88,7 +91,8 @@ const update = command<Args<ClusterOptions & { cluster: string; json?: boolean }
       .example('$0 cluster update home --addons dns,ingress,metrics-server', 'Want one more addon'),
   ),
   handler: (argv) =>
-    withContext(argv, ({ db }) => {
+    withContext(argv, async ({ db }) => {
+      const { updateClusterSettings } = await clusterCode();
       const cluster = updateClusterSettings(db, argv.cluster, changes(argv));
       if (argv.json) return printJson(cluster);
       print(`Updated cluster ${cluster.name}`);
@@ -202,6 +206,7 @@ const configureHostsCommand = command<Args<{ cluster: string; check?: boolean }>
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
+      const { configureHosts } = await import('../../hosts/index.js');
       const result = await configureHosts(ctx.db, argv.cluster, {
         dbPath: ctx.dbPath,
         signal: interruptSignal(),
@@ -232,7 +237,7 @@ const setup = command<Args<RunArgs>>({
     runOptions(y).example('$0 cluster setup home', 'Install and join every node of home').example('$0 cluster setup home --check', 'What would it do?'),
   ),
   handler: (argv) =>
-    withContext(argv, async (ctx) => reportRun(`setup of cluster ${argv.cluster}`, await setupCluster(ctx.db, argv.cluster, playbookContext(ctx, argv.check)))),
+    withContext(argv, async (ctx) => reportRun(`setup of cluster ${argv.cluster}`, await (await clusterCode()).setupCluster(ctx.db, argv.cluster, playbookContext(ctx, argv.check)))),
 });
 
 const statusCommand = command<Args<{ cluster: string; json?: boolean }>>({
@@ -243,6 +248,7 @@ const statusCommand = command<Args<{ cluster: string; json?: boolean }>>({
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
+      const { readClusterStatus } = await clusterCode();
       const { statuses, operationId } = await readClusterStatus(ctx.db, argv.cluster, { dbPath: ctx.dbPath, dataDir: ctx.dataDir, signal: interruptSignal() });
       if (argv.json) return printJson({ operation: operationId, nodes: statuses });
       const yesNo = (v: boolean | null): string => (v === null ? '-' : v ? 'yes' : 'no');
@@ -265,7 +271,7 @@ const kubeconfig = command<Args<{ cluster: string }>>({
   builder: builder<Args<{ cluster: string }>>((y) =>
     y.positional('cluster', { type: 'string', demandOption: true }).example('KUBECONFIG=$($0 cluster kubeconfig home) kubectl get nodes', 'Use it'),
   ),
-  handler: (argv) => withContext(argv, ({ db, dataDir }) => print(existingKubeconfig(db, dataDir, argv.cluster))),
+  handler: (argv) => withContext(argv, async ({ db, dataDir }) => print((await clusterCode()).existingKubeconfig(db, dataDir, argv.cluster))),
 });
 
 const upgrade = command<Args<RunArgs & { channel: string }>>({
@@ -278,7 +284,7 @@ const upgrade = command<Args<RunArgs & { channel: string }>>({
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) =>
-      reportRun(`upgrade of cluster ${argv.cluster} to ${argv.channel}`, await upgradeCluster(ctx.db, argv.cluster, argv.channel, playbookContext(ctx, argv.check))),
+      reportRun(`upgrade of cluster ${argv.cluster} to ${argv.channel}`, await (await clusterCode()).upgradeCluster(ctx.db, argv.cluster, argv.channel, playbookContext(ctx, argv.check))),
     ),
 });
 
@@ -344,6 +350,7 @@ const shutdownCommand = command<Args<ShutdownArgs>>({
       const mode = argv.graceful ? 'graceful' : 'force';
       const cluster = getCluster(ctx.db, argv.cluster);
       if (!argv.yes && !argv.check) await confirm(`Power off all ${cluster.nodeCount} nodes of cluster ${cluster.name} (${mode})?`, '--yes');
+      const { shutdownCluster } = await clusterCode();
       const result = await shutdownCluster(ctx.db, cluster.name, {
         ...playbookContext(ctx, argv.check),
         ...(argv.json ? { onOutput: () => {} } : {}),
@@ -366,6 +373,7 @@ const startupCommand = command<Args<RunArgs & { json?: boolean }>>({
   handler: (argv) =>
     withContext(argv, async (ctx) => {
       const cluster = getCluster(ctx.db, argv.cluster);
+      const { startupCluster } = await clusterCode();
       const result = await startupCluster(ctx.db, cluster.name, {
         ...playbookContext(ctx, argv.check),
         ...(argv.json ? { onOutput: () => {} } : {}),
@@ -377,7 +385,7 @@ const startupCommand = command<Args<RunArgs & { json?: boolean }>>({
 
 export const clusterCommand = group(
   'cluster',
-  'Create clusters and assign nodes to them',
+  groupDescription('cluster'),
   [add, update, list, show, remove, assign, unassign, configureHostsCommand, setup, statusCommand, kubeconfig, upgrade, shutdownCommand, startupCommand],
   ['$0 cluster add home --default', 'Create the cluster home'],
 );

@@ -3,6 +3,7 @@ import { UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
 import { collectHardware, cpuBrief, disksBrief, formatMb, latestReport, listReports, summarizeReport } from '../../hardware/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { print, printJson, table } from '../output.js';
 
@@ -90,7 +91,7 @@ const show = command<ShowArgs>({
     }),
 });
 
-export const hardwareCommand = group('hardware', 'Collect and show hardware reports of nodes', [collect, show], [
+export const hardwareCommand = group('hardware', groupDescription('hardware'), [collect, show], [
   '$0 hardware collect home',
   'Report on every node of cluster home',
 ]);

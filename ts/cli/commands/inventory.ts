@@ -3,6 +3,7 @@ import path from 'node:path';
 import { buildInventory, markInventory, toYamlInventory } from '../../inventory/index.js';
 import { projectRoot } from '../../paths.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { withContext, type GlobalArgs } from '../context.js';
 import { print, printJson, writeOutputFile } from '../output.js';
 
@@ -35,4 +36,4 @@ const list = command<Args<object>>({
   handler: (argv) => withContext(argv, ({ db, dataDir }) => printJson(markInventory(buildInventory(db, { dataDir })))),
 });
 
-export const inventoryCommand = group('inventory', 'The fleet as an Ansible inventory', [exportCommand, list], ['$0 inventory export', 'Write inventories/generated/hosts.yml']);
+export const inventoryCommand = group('inventory', groupDescription('inventory'), [exportCommand, list], ['$0 inventory export', 'Write inventories/generated/hosts.yml']);

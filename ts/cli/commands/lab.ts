@@ -5,6 +5,7 @@ import { registerLab, unregisterLab } from '../../lab/register.js';
 import { dataDirFor, resolveDbPath } from '../../paths.js';
 import { testSsh } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption } from '../numbers.js';
 import { print, printJson, table } from '../output.js';
@@ -95,4 +96,4 @@ const down = command<Args<LabArgs>>({
   },
 });
 
-export const labCommand = group('lab', 'A lab of real hosts on this machine, to try mko without hardware', [up, status, down], ['$0 lab up', 'Start a five-host lab']);
+export const labCommand = group('lab', groupDescription('lab'), [up, status, down], ['$0 lab up', 'Start a five-host lab']);

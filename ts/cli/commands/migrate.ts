@@ -1,5 +1,6 @@
 import { openDb, codeVersion, migrate, pendingMigrations, schemaVersion } from '../../db/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { existingDbPath, type GlobalArgs } from '../context.js';
 import { print, printJson, table } from '../output.js';
 
@@ -47,4 +48,4 @@ const run = command<Args<{ 'dry-run'?: boolean }>>({
     }),
 });
 
-export const migrateCommand = group('migrate', 'Database schema migrations', [status, run], ['$0 migrate status', 'Schema version']);
+export const migrateCommand = group('migrate', groupDescription('migrate'), [status, run], ['$0 migrate status', 'Schema version']);

@@ -2,9 +2,9 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { quote, UserError } from '../../errors.js';
 import { deleteNode, getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
-import { installNode, removeFromCluster, resetNodes } from '../../cluster/index.js';
-import { addNode, nodeInstructions, regenerateKey, removeKeyFiles, testSsh, type KeyType } from '../../ssh/index.js';
+import type { KeyType } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { confirm, interruptSignal, playbookContext, reportRun, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table, writeOutputFile } from '../output.js';
@@ -91,6 +91,7 @@ const add = command<Args<AddArgs>>({
         ...(argv['proxmox-node'] ? { proxmoxNode: argv['proxmox-node'] } : {}),
         ...(argv.vmid !== undefined ? { proxmoxVmid: argv.vmid } : {}),
       };
+      const { addNode } = await import('../../ssh/index.js');
       const { node, instructions, joinedDefault } = await addNode(ctx.db, ctx.dataDir, input, {
         generateKey: argv['generate-ssh-key'],
         keyType: argv['key-type'],
@@ -175,6 +176,7 @@ const remove = command<Args<{ node: string; yes?: boolean; 'from-cluster'?: bool
       if (argv['from-cluster']) {
         if (!n.cluster) throw new UserError(`node ${n.hostname} is in no cluster: nothing to remove it from`);
         if (!argv.yes && !argv.check) await confirm(`Remove ${n.hostname} from cluster ${n.cluster} (drain, leave, remove-node)?`, '--yes');
+        const { removeFromCluster } = await import('../../cluster/index.js');
         const { removal, hosts } = await removeFromCluster(ctx.db, n.hostname, {
           ...playbookContext(ctx, argv.check),
           ...(argv.force ? { force: true } : {}),
@@ -185,7 +187,7 @@ const remove = command<Args<{ node: string; yes?: boolean; 'from-cluster'?: bool
       }
       if (!argv.yes) await confirm(`Remove node ${n.hostname} (${n.address}) from the fleet?`, '--yes');
       deleteNode(ctx.db, ctx.dataDir, n.id);
-      if (n.sshKeyPath && path.basename(path.dirname(n.sshKeyPath)) === 'keys') removeKeyFiles(n.sshKeyPath);
+      if (n.sshKeyPath && path.basename(path.dirname(n.sshKeyPath)) === 'keys') (await import('../../ssh/index.js')).removeKeyFiles(n.sshKeyPath);
       print(`Removed node ${n.hostname}`);
     }),
 });
@@ -200,6 +202,7 @@ const install = command<Args<{ node: string; check?: boolean }>>({
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
+      const { installNode } = await import('../../cluster/index.js');
       reportRun(`install of ${argv.node}`, await installNode(ctx.db, argv.node, playbookContext(ctx, argv.check)));
     }),
 });
@@ -220,6 +223,7 @@ const reset = command<Args<{ nodes: string[]; yes?: boolean; check?: boolean; fo
       // Every node must exist before anyone is asked to confirm wiping it.
       const names = argv.nodes.map((ref) => getNode(ctx.db, String(ref)).hostname);
       if (!argv.yes && !argv.check) await confirm(`Remove MicroK8s and its data from ${names.join(', ')}?`, '--yes');
+      const { resetNodes } = await import('../../cluster/index.js');
       reportRun(
         `reset of ${names.join(', ')}`,
         await resetNodes(ctx.db, names, { ...playbookContext(ctx, argv.check), ...(argv.force ? { force: true } : {}) }),
@@ -239,6 +243,7 @@ const testSshCommand = command<Args<{ nodes: string[]; json?: boolean }>>({
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
+      const { testSsh } = await import('../../ssh/index.js');
       const onOutput = streamTo(argv.json);
       const run = await testSsh(ctx.db, argv.nodes.map(String), {
         dbPath: ctx.dbPath,
@@ -292,6 +297,7 @@ const regenerate = command<Args<{ node: string; force?: boolean; 'key-type'?: Ke
     withContext(argv, async (ctx) => {
       const n = getNode(ctx.db, argv.node);
       if (!argv.force) await confirm(`Replace the SSH key of ${n.hostname}? mko cannot reach it until the new key is installed`, '--force');
+      const { regenerateKey } = await import('../../ssh/index.js');
       const { node, instructions, retired } = await regenerateKey(ctx.db, ctx.dataDir, argv.node, argv['key-type']);
       print(`New key for ${node.hostname}: ${node.sshKeyFingerprint}${retired ? ` (old key kept at ${retired})` : ''}\n`);
       print(instructions);
@@ -307,6 +313,7 @@ const instructions = command<Args<{ node: string; output?: string }>>({
       .example('$0 node instructions pi1 -o pi1-setup.md', 'Markdown for pi1')),
   handler: (argv) =>
     withContext(argv, async ({ db }) => {
+      const { nodeInstructions } = await import('../../ssh/index.js');
       if (argv.output === undefined) return print(await nodeInstructions(db, argv.node, 'text'));
       const file = writeOutputFile(argv.output, await nodeInstructions(db, argv.node, 'markdown'), '-o');
       print(`Wrote ${file}`);
@@ -315,7 +322,7 @@ const instructions = command<Args<{ node: string; output?: string }>>({
 
 export const nodeCommand = group(
   'node',
-  'Register, onboard and inspect nodes',
+  groupDescription('node'),
   [add, list, show, remove, install, reset, testSshCommand, sshStatus, regenerate, instructions],
   ['$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node'],
 );

@@ -1,8 +1,9 @@
 import { insecureWarning, addProxmoxHost, listProxmoxHosts, nodesUsing, removableProxmoxHost, removeProxmoxHost } from '../../proxmox/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { confirm, withContext, type GlobalArgs } from '../context.js';
 import { print, printJson, table } from '../output.js';
-import { secretArg } from './wol.js';
+import { secretArg } from '../secret-arg.js';
 
 type Args<T> = GlobalArgs & T;
 type AddArgs = Args<{ name: string; url: string; 'token-id': string; 'token-secret': string; 'ca-file'?: string; insecure?: boolean; json?: boolean }>;
@@ -72,7 +73,7 @@ const remove = command<Args<{ name: string; force?: boolean; yes?: boolean }>>({
     }),
 });
 
-export const proxmoxCommand = group('proxmox', 'Proxmox VE API endpoints that start virtual nodes', [add, list, remove], [
+export const proxmoxCommand = group('proxmox', groupDescription('proxmox'), [add, list, remove], [
   '$0 proxmox list',
   'Registered Proxmox hosts',
 ]);

@@ -3,6 +3,7 @@ import { UserError } from '../../errors.js';
 import { projectRoot } from '../../paths.js';
 import { listScenarios, runScenarios, SCENARIO_STEPS, type ScenarioResult } from '../../scenario/harness.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { interruptSignal, withContext, type GlobalArgs } from '../context.js';
 import { print, printJson, table } from '../output.js';
 
@@ -70,4 +71,4 @@ const run = command<Args<{ scenarios?: string[]; 'keep-lab'?: boolean; 'lab-name
   },
 });
 
-export const scenarioCommand = group('scenario', 'Scenario tests of the roles against the lab (Molecule-compatible)', [list, run], ['$0 scenario run', 'Run every scenario']);
+export const scenarioCommand = group('scenario', groupDescription('scenario'), [list, run], ['$0 scenario run', 'Run every scenario']);

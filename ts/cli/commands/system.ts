@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { checkPrerequisites, type PrereqResult } from '../../prereq/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs, type Context } from '../context.js';
 import { print, printJson, table } from '../output.js';
 
@@ -80,7 +81,7 @@ const install = command<InstallArgs>({
     }),
 });
 
-export const systemCommand = group('system', 'Node prerequisites for MicroK8s', [check, install], [
+export const systemCommand = group('system', groupDescription('system'), [check, install], [
   '$0 system check-prerequisites home',
   'Check every node of cluster home',
 ]);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { quote, UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
@@ -17,20 +16,13 @@ import {
   type WolConfig,
 } from '../../wol/index.js';
 import { builder, command, group } from '../command.js';
+import { groupDescription } from '../groups.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption } from '../numbers.js';
 import { details, print, printJson, table } from '../output.js';
+import { secretArg } from '../secret-arg.js';
 
 type Args<T> = GlobalArgs & T;
-
-/** A secret given as `-` is read from standard input, so it stays out of shell history and `ps`. */
-export function secretArg(value: string, flag: string): string {
-  if (value !== '-') return value;
-  if (process.stdin.isTTY) throw new UserError(`${flag} -: pipe the secret in on standard input`);
-  const text = readFileSync(0, 'utf8').split('\n')[0]?.trim() ?? '';
-  if (!text) throw new UserError(`${flag} -: nothing on standard input`);
-  return text;
-}
 
 const warn = (message: string): void => {
   process.stderr.write(`mko: warning: ${message}\n`);
@@ -337,7 +329,7 @@ const rtcAlarm = command<RtcArgs>({
 
 export const wolCommand = group(
   'wol',
-  'Wake-on-LAN: configure nodes and their NICs, wake nodes and clusters, RTC alarms',
+  groupDescription('wol'),
   [configure, nicCommand('enable'), nicCommand('disable'), collectMac, status, wakeNodeCommand, wakeClusterCommand, rtcAlarm],
   ['$0 wol wake-cluster home --wait', 'Wake cluster home, control plane first'],
 );
