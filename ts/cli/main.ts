@@ -15,10 +15,11 @@ import { systemCommand } from './commands/system.js';
 import { proxmoxCommand } from './commands/proxmox.js';
 import { wolCommand } from './commands/wol.js';
 import { upsCommand } from './commands/ups.js';
+import { webCommand } from './commands/web.js';
 import { stopSignalExitCode } from './context.js';
 import { terminalText } from './output.js';
 
-export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand, hardwareCommand, systemCommand, wolCommand, proxmoxCommand, upsCommand];
+export const commands = [nodeCommand, clusterCommand, operationCommand, inventoryCommand, migrateCommand, labCommand, scenarioCommand, hardwareCommand, systemCommand, wolCommand, proxmoxCommand, upsCommand, webCommand];
 
 function isSqliteError(error: unknown): error is Error & { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command>\n\nMicroK8s clusters on machines you own, driven by Ansible.\nNodes, clusters, UPSes, rules and Proxmox hosts are named by name or by id: a plain number is always an id, so no name is digits only.')
     .option('db', { type: 'string', global: true, describe: 'Fleet database (default: $MKO_DB or data/mko.db)' })
     .strict()
-    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system, wol, proxmox, ups')
+    .demandCommand(1, 'name a command: node, cluster, operation, inventory, migrate, lab, scenario, hardware, system, wol, proxmox, ups, web')
     .recommendCommands()
     .example('$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node')
     // Wrap to the terminal; unwrapped when piped, so help text stays greppable.

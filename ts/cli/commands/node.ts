@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { quote, UserError } from '../../errors.js';
-import { deleteNode, getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
+import { getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
 import { installNode, removeFromCluster, resetNodes } from '../../cluster/index.js';
-import { addNode, nodeInstructions, regenerateKey, removeKeyFiles, testSsh, type KeyType } from '../../ssh/index.js';
+import { addNode, forgetNode, nodeInstructions, regenerateKey, testSsh, type KeyType } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
 import { confirm, interruptSignal, playbookContext, reportRun, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption } from '../numbers.js';
@@ -184,8 +184,7 @@ const remove = command<Args<{ node: string; yes?: boolean; 'from-cluster'?: bool
         return;
       }
       if (!argv.yes) await confirm(`Remove node ${n.hostname} (${n.address}) from the fleet?`, '--yes');
-      deleteNode(ctx.db, ctx.dataDir, n.id);
-      if (n.sshKeyPath && path.basename(path.dirname(n.sshKeyPath)) === 'keys') removeKeyFiles(n.sshKeyPath);
+      forgetNode(ctx.db, ctx.dataDir, String(n.id));
       print(`Removed node ${n.hostname}`);
     }),
 });
