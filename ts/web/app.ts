@@ -4,7 +4,10 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { UserError } from '../errors.js';
 import { apiRoutes } from './api/index.js';
+import { ChangeFeed } from './live.js';
 import { openApiDocument } from './openapi.js';
+import { mountPages } from './pages.js';
+import { renderPage } from './render.js';
 import type { WebDeps, WebEnv } from './route.js';
 import { closeSession, csrfMatches, findSession, openSession, SESSION_COOKIE, SESSION_DAYS } from './sessions.js';
 import { verifyToken } from './tokens.js';
@@ -20,11 +23,22 @@ export function statusFor(error: UserError): 400 | 404 | 409 {
 }
 
 function errorResponse(c: Context<WebEnv>, error: unknown): Response {
-  if (error instanceof UserError) return c.json({ error: error.message, field: error.field ?? null }, statusFor(error));
+  const known = error instanceof UserError;
   // Not the user's doing: the details go to the server's log, never to the client.
-  process.stderr.write(`mko web: unexpected error on ${c.req.method} ${c.req.path}: ${(error as Error).stack ?? String(error)}\n`);
-  return c.json({ error: 'unexpected error in mko (a bug): see the mko web log', field: null }, 500);
+  if (!known) process.stderr.write(`mko web: unexpected error on ${c.req.method} ${c.req.path}: ${(error as Error).stack ?? String(error)}\n`);
+  const message = known ? error.message : 'unexpected error in mko (a bug): see the mko web log';
+  const status = known ? statusFor(error) : 500;
+  if (c.req.path.startsWith(API_PREFIX)) return c.json({ error: message, field: known ? (error.field ?? null) : null }, status);
+  return c.html(renderPage('error', { title: 'Error' }, { message, status }), status);
 }
+
+/** Pages load nothing from elsewhere and run no inline script; nobody may frame them. */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+};
 
 function bearer(c: Context<WebEnv>): string | undefined {
   const header = c.req.header('authorization');
@@ -35,6 +49,12 @@ function bearer(c: Context<WebEnv>): string | undefined {
 export function createApp(deps: WebDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const routes = apiRoutes();
+  const feed = new ChangeFeed(deps.db);
+
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+  });
 
   app.onError((error, c) => errorResponse(c, error));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}: see ${API_PREFIX}/openapi.json`, field: null }, 404));
@@ -77,6 +97,7 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
     return c.body(null, 204);
   });
   app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openApiDocument(routes.specs, API_PREFIX)));
-  routes.mount(app, API_PREFIX, deps);
+  routes.mount(app, API_PREFIX, { ...deps, feed });
+  mountPages(app, deps);
   return app;
 }

@@ -42,7 +42,9 @@ export function openApiDocument(specs: readonly RouteSpec[], prefix: string): ob
         ...(parameters.length ? { parameters } : {}),
         ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: toOpenApiSchema(spec.body) } } } } : {}),
         responses: {
-          [spec.accepted ? '202' : spec.method === 'post' ? '201' : '200']: { description: spec.accepted ? 'started: the body holds the operation id to follow' : 'ok' },
+          [spec.accepted ? '202' : spec.method === 'post' ? '201' : '200']: spec.stream
+            ? { description: 'a stream of Server-Sent Events', content: { 'text/event-stream': { schema: { type: 'string' } } } }
+            : { description: spec.accepted ? 'started: the body holds the operation id to follow' : 'ok' },
           400: error('bad input: the field and the fix'),
           401: error('no or invalid token'),
           403: error(`the token's scope is below ${spec.scope}`),

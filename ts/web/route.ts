@@ -3,12 +3,18 @@
 import type { Context, Hono } from 'hono';
 import { UserError } from '../errors.js';
 import type { Db } from '../db/index.js';
+import type { ChangeFeed } from './live.js';
 import { scopeAllows, type Scope, type Token } from './tokens.js';
 
 export interface WebDeps {
   db: Db;
   dbPath: string;
   dataDir: string;
+}
+
+/** What every handler gets: the service's dependencies plus its one shared change feed. */
+export interface AppDeps extends WebDeps {
+  feed: ChangeFeed;
 }
 
 export type WebEnv = { Variables: { principal: Token; csrf: string | null } };
@@ -21,12 +27,14 @@ export interface RouteSpec {
   summary: string;
   /** JSON schema of the request body (the domain's own ajv schema). */
   body?: object;
+  /** Answers a Server-Sent Events stream. */
+  stream?: boolean;
   /** Long actions answer 202 with the operation id. */
   accepted?: boolean;
   tag: string;
 }
 
-export type Handler = (c: Context<WebEnv>, deps: WebDeps) => Response | Promise<Response>;
+export type Handler = (c: Context<WebEnv>, deps: AppDeps) => Response | Promise<Response>;
 
 export class ApiRoutes {
   readonly specs: RouteSpec[] = [];
@@ -37,7 +45,7 @@ export class ApiRoutes {
     this.handlers.push(handler);
   }
 
-  mount(app: Hono<WebEnv>, prefix: string, deps: WebDeps): void {
+  mount(app: Hono<WebEnv>, prefix: string, deps: AppDeps): void {
     this.specs.forEach((spec, i) => {
       const handler = this.handlers[i];
       if (!handler) return;

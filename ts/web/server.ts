@@ -75,7 +75,10 @@ export async function runWeb(options: WebOptions): Promise<void> {
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
     log('stopping');
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Open event streams would hold close() up for good.
+    const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    await closing;
     removeOwnPidFile(file);
   }
 }
