@@ -1,5 +1,6 @@
 import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
+import { reportOperationStart } from './background.js';
 import { ownStart, processStart } from './process-identity.js';
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
@@ -86,7 +87,9 @@ export function startOperation(db: Db, op: NewOperation): number {
        VALUES (@kind, @target, @playbook, @args, 'mko', 'running', @pid, @pidStart)`,
     )
     .run({ kind: op.kind, target: op.target, playbook: op.playbook ?? null, args: JSON.stringify(op.args ?? []), pid: process.pid, pidStart: ownStart });
-  return Number(result.lastInsertRowid);
+  const id = Number(result.lastInsertRowid);
+  reportOperationStart(id);
+  return id;
 }
 
 /** Remember the process group ansible-playbook runs in, so a later mko can stop it if we die. */
