@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
-import { addUps } from '../power/index.js';
+import { addUps, createRule } from '../power/index.js';
 import { addProxmoxHost } from '../proxmox/index.js';
 import { apiRoutes } from './api/index.js';
 import { API_PREFIX, createApp } from './app.js';
@@ -188,7 +188,8 @@ describe('secrets', () => {
     addUps(db, dir, { name: 'rack', host: 'pi1', driver: 'dummy-ups', port: 'dummy.dev', user: 'upsmon', password: UPS_PASSWORD });
     addProxmoxHost(db, dir, { name: 'pve', url: 'https://10.0.0.5:8006', tokenId: 'root@pam!mko', tokenSecret: PROXMOX_SECRET, insecure: true });
     const node = (await json(await call('GET', '/nodes/pi1', { token: tokens.read })))['node'] as { id: number };
-    const values: Record<string, string> = { node: String(node.id), cluster: 'home', operation: '1' };
+    createRule(db, { ups: 'rack', cluster: 'home', event: 'power_loss', action: 'notify', command: 'true', name: 'rack-notify' });
+    const values: Record<string, string> = { node: String(node.id), cluster: 'home', operation: '1', ups: 'rack', rule: 'rack-notify', host: 'pve' };
     const secrets = [UPS_PASSWORD, PROXMOX_SECRET, tokens.read, tokens.operate, tokens.admin];
     let checked = 0;
     for (const spec of apiRoutes().specs) {
@@ -196,6 +197,7 @@ describe('secrets', () => {
       const url = spec.path.replace(/:([a-z]+)/g, (_, name: string) => values[name] ?? 'x');
       const response = await call('GET', url, { token: tokens.admin });
       const text = spec.stream ? await firstChunks(response, 300) : await response.text();
+      if (!spec.stream) expect(response.status, `${url}: ${text}`).toBeLessThan(500);
       for (const secret of secrets) expect(text, `${url} shows a secret`).not.toContain(secret);
       checked++;
     }

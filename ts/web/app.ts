@@ -17,7 +17,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The HTTP status a domain error means: what is missing is 404, a clash 409, anything else 400. */
 export function statusFor(error: UserError): 400 | 404 | 409 {
-  if (/^no [a-z]/.test(error.message)) return 404;
+  if (/^no [A-Za-z]/.test(error.message)) return 404;
   if (/already exists|already (runs|running)/.test(error.message)) return 409;
   return 400;
 }

@@ -2,6 +2,7 @@
 // router, the scope check and the OpenAPI document come from one list.
 import type { Context, Hono } from 'hono';
 import { UserError } from '../errors.js';
+import { startInBackground } from '../ops/index.js';
 import type { Db } from '../db/index.js';
 import type { ChangeFeed } from './live.js';
 import { scopeAllows, type Scope, type Token } from './tokens.js';
@@ -82,4 +83,18 @@ export function param(c: Context<WebEnv>, name: string): string {
   const value = c.req.param(name);
   if (value === undefined) throw new Error(`route has no :${name}`);
   return value;
+}
+
+/** `?limit=`: a whole number from 1 to 9999, `fallback` when not given. */
+export function queryLimit(c: Context<WebEnv>, fallback: number): number {
+  const text = c.req.query('limit') ?? String(fallback);
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1) throw new UserError(`invalid limit ${JSON.stringify(text)}: must be a number from 1 to 9999`, 1, 'limit');
+  return Number(text);
+}
+
+/** Start a long action and answer 202 with its operation id; how it ends is the operation's to record. */
+export async function accepted(c: Context<WebEnv>, work: () => Promise<unknown>): Promise<Response> {
+  const started = await startInBackground(work);
+  started.done.catch(() => undefined);
+  return c.json({ operationId: started.operationId }, 202);
 }

@@ -4,7 +4,7 @@ import { clusterStatuses, type NodeStatus } from '../cluster/status-store.js';
 import type { Db } from '../db/index.js';
 import { listClusters, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { listOperations, type Operation } from '../ops/index.js';
-import { getWatchState, listUpses } from '../power/index.js';
+import { getWatchState, listUpses, type Ups } from '../power/index.js';
 
 export type NodeState = 'ready' | 'not-ready' | 'stopped' | 'unreachable' | 'unknown';
 
@@ -105,26 +105,29 @@ function runtimeText(seconds: number | null): string {
   return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
 }
 
+/** A UPS as the watcher last read it, with how old that reading is. */
+export function upsView(db: Db, ups: Ups, now: Date = new Date()): UpsView {
+  const state = getWatchState(db, ups.id);
+  const words = (state?.status ?? '').split(/\s+/);
+  const staleSeconds = state ? Math.max(0, Math.round((now.getTime() - Date.parse(state.at)) / 1000)) : null;
+  return {
+    id: ups.id,
+    name: ups.name,
+    host: ups.host,
+    status: state?.status ?? 'no reading yet (is the watcher running? mko ups monitor status)',
+    onBattery: words.includes('OB'),
+    lowBattery: words.includes('LB'),
+    charge: state?.charge ?? null,
+    runtimeText: runtimeText(state?.runtime ?? null),
+    polledAt: state?.at ?? null,
+    staleSeconds,
+    stale: staleSeconds === null || staleSeconds > STALE_AFTER_S,
+    error: state?.error ?? null,
+  };
+}
+
 export function upsViews(db: Db, now: Date = new Date()): UpsView[] {
-  return listUpses(db).map((ups) => {
-    const state = getWatchState(db, ups.id);
-    const words = (state?.status ?? '').split(/\s+/);
-    const staleSeconds = state ? Math.max(0, Math.round((now.getTime() - Date.parse(state.at)) / 1000)) : null;
-    return {
-      id: ups.id,
-      name: ups.name,
-      host: ups.host,
-      status: state?.status ?? 'no reading yet (is the watcher running? mko ups monitor status)',
-      onBattery: words.includes('OB'),
-      lowBattery: words.includes('LB'),
-      charge: state?.charge ?? null,
-      runtimeText: runtimeText(state?.runtime ?? null),
-      polledAt: state?.at ?? null,
-      staleSeconds,
-      stale: staleSeconds === null || staleSeconds > STALE_AFTER_S,
-      error: state?.error ?? null,
-    };
-  });
+  return listUpses(db).map((ups) => upsView(db, ups, now));
 }
 
 export const operationView = (op: Operation): OperationView => ({

@@ -2,6 +2,8 @@ import { ApiRoutes } from '../route.js';
 import { fleetRoutes } from './fleet.js';
 import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
+import { ruleRoutes } from './rules.js';
+import { upsRoutes } from './ups.js';
 
 /** Every /api/v1 route, declared once (the router and the OpenAPI document read the same list). */
 export function apiRoutes(): ApiRoutes {
@@ -9,5 +11,7 @@ export function apiRoutes(): ApiRoutes {
   healthRoutes(routes);
   fleetRoutes(routes);
   operationRoutes(routes);
+  upsRoutes(routes);
+  ruleRoutes(routes);
   return routes;
 }

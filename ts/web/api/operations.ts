@@ -2,7 +2,7 @@
 import { UserError } from '../../errors.js';
 import { getOperation, listOperations, OPERATION_STATUSES, type OperationStatus } from '../../ops/index.js';
 import { feedStream, operationStream } from '../live.js';
-import { param, type ApiRoutes } from '../route.js';
+import { param, queryLimit, type ApiRoutes } from '../route.js';
 
 function operationId(ref: string): number {
   if (!/^\d{1,15}$/.test(ref)) throw new UserError(`invalid operation id ${JSON.stringify(ref)}: must be a number (see GET /api/v1/operations)`, 1, 'operation');
@@ -12,12 +12,10 @@ function operationId(ref: string): number {
 export function operationRoutes(routes: ApiRoutes): void {
   routes.add({ method: 'get', path: '/operations', scope: 'read', tag: 'operations', summary: 'Recent operations (?status=running|succeeded|failed|cancelled|interrupted&limit=20)' }, (c, { db }) => {
     const status = c.req.query('status');
-    const limitText = c.req.query('limit') ?? '20';
     if (status !== undefined && !OPERATION_STATUSES.includes(status as OperationStatus)) {
       throw new UserError(`invalid status ${JSON.stringify(status)}: must be one of ${OPERATION_STATUSES.join(', ')}`, 1, 'status');
     }
-    if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1) throw new UserError(`invalid limit ${JSON.stringify(limitText)}: must be a number from 1 to 9999`, 1, 'limit');
-    const operations = listOperations(db, { ...(status ? { status: status as OperationStatus } : {}), limit: Number(limitText) });
+    const operations = listOperations(db, { ...(status ? { status: status as OperationStatus } : {}), limit: queryLimit(c, 20) });
     // The list leaves the logs out; GET /operations/:id has them.
     return c.json({ operations: operations.map(({ log: _log, ...rest }) => rest) });
   });
