@@ -4,6 +4,8 @@ export class UserError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** The input field the message is about (a property of the validated object), when one is. */
+    readonly field?: string,
   ) {
     super(message);
   }

@@ -14,7 +14,7 @@ export interface ClusterInput {
   priority?: number;
 }
 
-const clusterSchema = {
+export const clusterSchema = {
   type: 'object',
   properties: {
     name: field.clusterName,

@@ -8,3 +8,5 @@ export { makeRunDir, readReportFile, runDirFor, sweepRunDir } from './run-dir.js
 export { ownStart, processStart } from './process-identity.js';
 export { cancelOperation, CANCEL_MEANING, type CancelResult } from './cancel.js';
 export { planRetry, latestRetry, lastOperationId, type RetryPlan } from './retry.js';
+export { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type ServiceInfo } from './pid-file.js';
+export { startInBackground, type Started } from './background.js';

@@ -1,6 +1,7 @@
 import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { currentInvocation } from './invocation.js';
+import { reportOperationStart } from './background.js';
 import { ownStart, processStart } from './process-identity.js';
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
@@ -124,7 +125,9 @@ export function startOperation(db: Db, op: NewOperation): number {
       command: command ? JSON.stringify(command) : null,
       retryOf,
     });
-  return Number(result.lastInsertRowid);
+  const id = Number(result.lastInsertRowid);
+  reportOperationStart(id);
+  return id;
 }
 
 /** Remember the process group ansible-playbook runs in, so a later mko can stop it if we die. */

@@ -1,21 +1,15 @@
 // `mko ups monitor start|stop|status`: the watcher as a foreground process (for systemd), found
 // through a PID file next to the database.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
-import { isAlive, ownStart } from '../ops/index.js';
+import { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type ServiceInfo } from '../ops/index.js';
 import { FleetActionRunner } from './actions.js';
 import type { ResumeReport } from './engine.js';
 import { actionsWithStatus, getWatchState } from './store.js';
 import { listUpses } from './ups.js';
 import { Watcher, type WatcherOptions } from './watcher.js';
 
-export interface MonitorInfo {
-  pid: number;
-  /** The watcher's start (ts/ops/process-identity.ts): a later process with its PID is not it. */
-  pidStart?: string | null;
-  startedAt: string;
-  dbPath: string;
+export interface MonitorInfo extends ServiceInfo {
   intervalMs: number;
 }
 
@@ -23,14 +17,7 @@ export const pidFileFor = (dbPath: string): string => `${dbPath}.ups-monitor.pid
 
 /** The running watcher's PID file, or undefined when none runs (a stale file is ignored). */
 export function runningMonitor(dbPath: string): MonitorInfo | undefined {
-  const file = pidFileFor(dbPath);
-  if (!existsSync(file)) return undefined;
-  try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as MonitorInfo;
-    return typeof info.pid === 'number' && isAlive(info.pid, info.pidStart) ? info : undefined;
-  } catch {
-    return undefined;
-  }
+  return readPidFile<MonitorInfo>(pidFileFor(dbPath));
 }
 
 export interface MonitorOptions extends Omit<WatcherOptions, 'db' | 'runner' | 'log'> {
@@ -50,10 +37,7 @@ export async function runMonitor(options: MonitorOptions): Promise<void> {
   const other = runningMonitor(dbPath);
   if (other) throw new UserError(`a UPS monitor already runs on ${dbPath} (pid ${other.pid}, since ${other.startedAt}): mko ups monitor stop`);
   const file = pidFileFor(dbPath);
-  const info: MonitorInfo = { pid: process.pid, pidStart: ownStart, startedAt: new Date().toISOString(), dbPath, intervalMs: settings.intervalMs ?? 1000 };
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(info)}\n`, { mode: 0o600 });
-  renameSync(temp, file);
+  writePidFile(file, { dbPath, intervalMs: settings.intervalMs ?? 1000 });
   const watcher = new Watcher({ ...settings, db, log, runner: new FleetActionRunner({ db, dbPath, dataDir, log }) });
   try {
     if (signal.aborted) return;
@@ -63,22 +47,13 @@ export async function runMonitor(options: MonitorOptions): Promise<void> {
     log('stopping: pending actions stay scheduled for the next start');
   } finally {
     await watcher.stop();
-    const current = runningMonitor(dbPath);
-    if (!current || current.pid === process.pid) rmSync(file, { force: true });
+    removeOwnPidFile(file);
   }
 }
 
 /** Signal the running watcher and wait until it is gone. */
-export async function stopMonitor(dbPath: string, timeoutMs = 20_000): Promise<MonitorInfo | undefined> {
-  const info = runningMonitor(dbPath);
-  if (!info) return undefined;
-  process.kill(info.pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(info.pid, info.pidStart)) {
-    if (Date.now() > deadline) throw new UserError(`the UPS monitor (pid ${info.pid}) did not stop within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return info;
+export function stopMonitor(dbPath: string, timeoutMs = 20_000): Promise<MonitorInfo | undefined> {
+  return stopPidFileProcess<MonitorInfo>(pidFileFor(dbPath), 'the UPS monitor', { timeoutMs });
 }
 
 export interface MonitorStatus {

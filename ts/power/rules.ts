@@ -115,7 +115,7 @@ export interface RuleInput {
   enabled?: boolean;
 }
 
-const ruleSchema = {
+export const ruleSchema = {
   type: 'object',
   properties: {
     ups: { type: 'string', minLength: 1, hint: 'a UPS name' },
@@ -175,7 +175,21 @@ type CheckedInput = Omit<RuleInput, 'batteryThreshold' | 'actionDelay' | 'priori
   drainTimeout?: number;
 };
 
-export function createRule(db: Db, input: RuleInput): PowerRule {
+interface CheckedRule {
+  name: string;
+  upsId: number;
+  clusterId: number;
+  event: UpsEventKind;
+  action: PowerActionKind;
+  threshold: number | null;
+  delay: number;
+  priority: number;
+  enabled: 0 | 1;
+  options: string;
+}
+
+/** Every check of a rule's fields, as `rules create` makes them; nothing is written here. */
+function checkRule(db: Db, input: RuleInput): CheckedRule {
   const numeric = (value: number | string | undefined) => (value === undefined ? {} : { v: numberOrText(value) });
   const raw: Record<string, unknown> = { ...input };
   for (const key of ['batteryThreshold', 'actionDelay', 'priority', 'commandTimeout', 'drainTimeout'] as const) {
@@ -202,39 +216,89 @@ export function createRule(db: Db, input: RuleInput): PowerRule {
     throw new UserError(`--workloads applies to scale_down and scale_up rules only, not to ${action}`);
   }
   if (data.drainTimeout !== undefined && action !== 'graceful_shutdown') throw new UserError(`--drain-timeout applies to graceful_shutdown rules only, not to ${action}`);
-  const name = data.name ?? `${ups.name}-${event}-${action}`.replace(/_/g, '-').toLowerCase();
   const options: RuleOptions = {
     ...(data.command !== undefined ? { command: data.command } : {}),
     ...(data.commandTimeout !== undefined ? { commandTimeout: data.commandTimeout } : {}),
     ...(data.workloads !== undefined ? { workloads: parseWorkloads(data.workloads) } : {}),
     ...(data.drainTimeout !== undefined ? { drainTimeout: data.drainTimeout } : {}),
   };
+  return {
+    name: data.name ?? `${ups.name}-${event}-${action}`.replace(/_/g, '-').toLowerCase(),
+    upsId: ups.id,
+    clusterId: cluster.id,
+    event,
+    action,
+    threshold: data.batteryThreshold ?? null,
+    delay: data.actionDelay ?? 0,
+    priority: data.priority ?? 0,
+    enabled: data.enabled === false ? 0 : 1,
+    options: JSON.stringify(options),
+  };
+}
+
+/** Under the write lock: the UPS and cluster still exist, and no other rule has the name. */
+function refuseRuleClash(db: Db, rule: CheckedRule, named: boolean, self?: number): void {
+  // Removed meanwhile is a clean error, not a foreign-key one.
+  getUps(db, String(rule.upsId));
+  getCluster(db, rule.clusterId);
+  const other = findRule(db, rule.name);
+  if (other && other.id !== self) throw new UserError(`rule ${rule.name} already exists: choose another ${named ? '--name' : 'name with --name'}`);
+}
+
+export function createRule(db: Db, input: RuleInput): PowerRule {
+  const rule = checkRule(db, input);
   // Checked and inserted under the write lock: two rules of one name cannot both get in.
   return writeTransaction(db, () => {
-    // Looked up again under the lock: removed meanwhile is a clean error, not a foreign-key one.
-    getUps(db, String(ups.id));
-    getCluster(db, cluster.id);
-    if (findRule(db, name)) {
-      throw new UserError(`rule ${name} already exists: choose another ${data.name ? '--name' : 'name with --name'}`);
-    }
+    refuseRuleClash(db, rule, input.name !== undefined);
     const id = db
       .prepare(
         `INSERT INTO power_rules (name, ups_id, cluster_id, event, action, battery_threshold, action_delay, priority, enabled, options)
          VALUES (@name, @upsId, @clusterId, @event, @action, @threshold, @delay, @priority, @enabled, @options)`,
       )
-      .run({
-        name,
-        upsId: ups.id,
-        clusterId: cluster.id,
-        event,
-        action,
-        threshold: data.batteryThreshold ?? null,
-        delay: data.actionDelay ?? 0,
-        priority: data.priority ?? 0,
-        enabled: data.enabled === false ? 0 : 1,
-        options: JSON.stringify(options),
-      }).lastInsertRowid;
+      .run(rule).lastInsertRowid;
     return getRule(db, Number(id));
+  });
+}
+
+/** A rule's fields as `rules create` takes them, to change some and check the whole again. */
+function ruleInput(rule: PowerRule): RuleInput {
+  const o = rule.options;
+  return {
+    ups: rule.ups,
+    cluster: rule.cluster,
+    event: rule.event,
+    action: rule.action,
+    name: rule.name,
+    actionDelay: rule.actionDelay,
+    priority: rule.priority,
+    enabled: rule.enabled,
+    ...(rule.batteryThreshold !== null ? { batteryThreshold: rule.batteryThreshold } : {}),
+    ...(o.workloads ? { workloads: o.workloads.map(workloadText).join(',') } : {}),
+    ...(o.command !== undefined ? { command: o.command } : {}),
+    ...(o.commandTimeout !== undefined ? { commandTimeout: o.commandTimeout } : {}),
+    ...(o.drainTimeout !== undefined ? { drainTimeout: o.drainTimeout } : {}),
+  };
+}
+
+/**
+ * Change a rule: the given fields replace the rule's (null drops an optional one, e.g. the
+ * threshold when the event changes), and the result is checked as `rules create` checks a new one.
+ */
+export function updateRule(db: Db, ref: string, changes: Record<string, unknown>): PowerRule {
+  const current = getRule(db, ref);
+  const merged: Record<string, unknown> = { ...ruleInput(current), ...changes };
+  for (const [key, value] of Object.entries(changes)) if (value === null) delete merged[key];
+  const rule = checkRule(db, merged as unknown as RuleInput);
+  return writeTransaction(db, () => {
+    getRule(db, current.id);
+    refuseRuleClash(db, rule, true, current.id);
+    db.prepare(
+      `UPDATE power_rules SET name = @name, ups_id = @upsId, cluster_id = @clusterId, event = @event, action = @action,
+         battery_threshold = @threshold, action_delay = @delay, priority = @priority, enabled = @enabled, options = @options,
+         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+       WHERE id = @id`,
+    ).run({ ...rule, id: current.id });
+    return getRule(db, current.id);
   });
 }
 

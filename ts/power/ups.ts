@@ -103,6 +103,15 @@ const upsSchema = {
   additionalProperties: false,
 };
 
+/** What `ups add` takes, with the password: write-only, never in a response. */
+export const upsInputSchema = {
+  ...upsSchema,
+  properties: {
+    ...upsSchema.properties,
+    password: { type: 'string', writeOnly: true, hint: 'the upsmon secondary account\'s password (needs user): 4 to 64 printable characters without spaces, quotes or backslashes; made up when not given' },
+  },
+};
+
 export const upsFlags = {
   name: 'UPS name',
   host: '--host',
@@ -156,8 +165,8 @@ export function addUps(db: Db, dataDir: string, input: UpsInput): Ups {
   const data = validate<Omit<UpsInput, 'password'> & { upsdPort?: number }>(upsSchema, { ...rest, ...(input.upsdPort !== undefined ? { upsdPort: numberOrText(input.upsdPort) } : {}) }, upsFlags);
   refuseNumericName(data.name, upsFlags.name);
   // Checked apart from the schema so that the error never shows the password.
-  if (password !== undefined && !PASSWORD.test(password)) throw new UserError('invalid --password: must be 4 to 64 printable characters without spaces, quotes or backslashes');
-  if (password !== undefined && data.user === undefined) throw new UserError('--password needs --user: the upsmon account it belongs to');
+  if (password !== undefined && (typeof password !== 'string' || !PASSWORD.test(password))) throw new UserError('invalid --password: must be 4 to 64 printable characters without spaces, quotes or backslashes', 1, 'password');
+  if (password !== undefined && data.user === undefined) throw new UserError('--password needs --user: the upsmon account it belongs to', 1, 'user');
   refuseTaken(db, data.name, getNode(db, data.host));
   return withSecrets(dataDir, (secrets) => {
     const primary = secrets.put('nut-password', generatePassword());

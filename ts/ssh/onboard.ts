@@ -1,9 +1,11 @@
 import { existsSync, renameSync } from 'node:fs';
+import path from 'node:path';
 import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import {
   assertNodeInsertable,
   defaultCluster,
+  deleteNode,
   getNode,
   insertNode,
   updateNodeKey,
@@ -12,7 +14,7 @@ import {
   type NodeInput,
 } from '../fleet/index.js';
 import { renderInstructions, type InstructionsFormat, type InstructionsInput } from './instructions.js';
-import { describeKey, generateNodeKey, retireKey, stageNodeKey, type KeyType, type NodeKey } from './keys.js';
+import { describeKey, generateNodeKey, removeKeyFiles, retireKey, stageNodeKey, type KeyType, type NodeKey } from './keys.js';
 
 export interface AddNodeOptions {
   /** Generate a fresh key pair for this node (the default). */
@@ -111,4 +113,12 @@ export async function regenerateKey(db: Db, dataDir: string, ref: string, keyTyp
   updateNodeKey(db, node.id, { path: key.path, type: key.type, fingerprint: key.fingerprint, status: 'generated' });
   const updated = getNode(db, node.id);
   return { node: updated, instructions: renderInstructions(instructionsInput(updated, key)), ...(retired ? { retired } : {}) };
+}
+
+/** Forget a node: its row, its secrets, and the key pair mko made for it (a key the user brought stays). */
+export function forgetNode(db: Db, dataDir: string, ref: string): FleetNode {
+  const node = getNode(db, ref);
+  deleteNode(db, dataDir, node.id);
+  if (node.sshKeyPath && path.basename(path.dirname(node.sshKeyPath)) === 'keys') removeKeyFiles(node.sshKeyPath);
+  return node;
 }

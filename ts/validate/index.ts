@@ -107,7 +107,15 @@ export function validate<T>(schema: JSONSchemaType<T> | object, data: unknown, n
   }
   if (check(data)) return data as T;
   const error = check.errors?.[0];
-  throw new UserError(describe(error, schema, data, names));
+  throw new UserError(describe(error, schema, data, names), 1, errorProperty(error));
+}
+
+/** The top-level property an ajv error is about ('' for the whole value). */
+function errorProperty(error: ErrorObject | undefined): string | undefined {
+  if (!error) return undefined;
+  if (error.keyword === 'required') return String((error.params as { missingProperty: string }).missingProperty);
+  if (error.keyword === 'additionalProperties') return String((error.params as { additionalProperty: string }).additionalProperty);
+  return error.instancePath.split('/').filter(Boolean)[0];
 }
 
 function describe(error: ErrorObject | undefined, schema: object, data: unknown, names: FieldNames): string {

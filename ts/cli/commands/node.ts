@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { quote, UserError } from '../../errors.js';
-import { deleteNode, getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
+import { getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
 import type { KeyType } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
@@ -186,8 +186,7 @@ const remove = command<Args<{ node: string; yes?: boolean; 'from-cluster'?: bool
         return;
       }
       if (!argv.yes) await confirm(`Remove node ${n.hostname} (${n.address}) from the fleet?`, '--yes');
-      deleteNode(ctx.db, ctx.dataDir, n.id);
-      if (n.sshKeyPath && path.basename(path.dirname(n.sshKeyPath)) === 'keys') (await import('../../ssh/index.js')).removeKeyFiles(n.sshKeyPath);
+      (await import('../../ssh/index.js')).forgetNode(ctx.db, ctx.dataDir, String(n.id));
       print(`Removed node ${n.hostname}`);
     }),
 });

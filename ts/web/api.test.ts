@@ -1,0 +1,206 @@
+// The REST API in-process (Hono's app.request) against a real SQLite file, real key generation and
+// the real secrets store: auth, scopes, CSRF, validation errors, and no secret in any response.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '../db/index.js';
+import { addUps, createRule } from '../power/index.js';
+import { addProxmoxHost } from '../proxmox/index.js';
+import { apiRoutes } from './api/index.js';
+import { API_PREFIX, createApp } from './app.js';
+import { createToken, revokeToken } from './tokens.js';
+
+const UPS_PASSWORD = 'upsSecret-4711';
+const PROXMOX_SECRET = '0d1e2f3a-4b5c-4d6e-8f70-123456789abc';
+
+let dir: string;
+let db: Db;
+let app: ReturnType<typeof createApp>;
+const tokens: Record<'read' | 'operate' | 'admin', string> = { read: '', operate: '', admin: '' };
+
+function call(method: string, url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  return Promise.resolve(app.request(`${API_PREFIX}${url}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) }));
+}
+
+/** What a stream sends within `ms`, then the stream is closed. */
+async function firstChunks(response: Response, ms: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  const stop = setTimeout(() => void reader.cancel(), ms);
+  for (;;) {
+    const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+    if (done) break;
+    text += decoder.decode(value);
+  }
+  clearTimeout(stop);
+  return text;
+}
+
+const json = async (response: Response): Promise<Record<string, unknown>> => (await response.json()) as Record<string, unknown>;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'mko-web-'));
+  db = openDb(path.join(dir, 'mko.db'));
+  app = createApp({ db, dbPath: path.join(dir, 'mko.db'), dataDir: dir });
+  for (const scope of ['read', 'operate', 'admin'] as const) tokens[scope] = createToken(db, { name: `t-${scope}`, scope }).secret;
+});
+
+afterAll(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('authentication', () => {
+  it('answers 401 with a JSON error on every route without a token, and with a wrong or revoked one', async () => {
+    const revoked = createToken(db, { name: 'gone', scope: 'admin' }).secret;
+    revokeToken(db, 'gone');
+    for (const spec of apiRoutes().specs) {
+      const url = spec.path.replace(/:[a-z]+/g, 'x');
+      for (const token of [undefined, 'mko_wrong', revoked]) {
+        const response = await call(spec.method.toUpperCase(), url, token ? { token } : {});
+        expect(response.status, `${spec.method} ${spec.path} with ${token ?? 'no token'}`).toBe(401);
+        expect(await json(response)).toMatchObject({ error: expect.stringMatching(/token|logged in/), field: null });
+      }
+    }
+  });
+
+  it('answers 403 where the token\'s scope is below what the route needs', async () => {
+    const rank = { read: 0, operate: 1, admin: 2 };
+    for (const spec of apiRoutes().specs) {
+      for (const scope of ['read', 'operate'] as const) {
+        if (rank[scope] >= rank[spec.scope]) continue;
+        const response = await call(spec.method.toUpperCase(), spec.path.replace(/:[a-z]+/g, 'x'), { token: tokens[scope], body: {} });
+        expect(response.status, `${spec.method} ${spec.path} as ${scope}`).toBe(403);
+        expect((await json(response))['error']).toBe(`token t-${scope} has scope ${scope}; this needs ${spec.scope}`);
+      }
+    }
+  });
+
+  it('logs a browser in with a token: HttpOnly SameSite=Strict cookie, and changes need the CSRF token', async () => {
+    const login = await app.request(`${API_PREFIX}/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: tokens.admin }) });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^mko_session=[A-Za-z0-9_-]{40,};/);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    const { csrf } = (await login.json()) as { csrf: string };
+    const session = cookie.split(';')[0] ?? '';
+    expect((await call('GET', '/clusters', { headers: { cookie: session } })).status).toBe(200);
+    const body = { name: 'csrf-test' };
+    const forged = await call('POST', '/clusters', { headers: { cookie: session }, body });
+    expect(forged.status).toBe(403);
+    expect((await json(forged))['error']).toMatch(/X-CSRF-Token/);
+    expect((await call('POST', '/clusters', { headers: { cookie: session, 'x-csrf-token': `${csrf}x` }, body })).status).toBe(403);
+    expect((await call('POST', '/clusters', { headers: { cookie: session, 'x-csrf-token': csrf }, body })).status).toBe(201);
+    const bad = await app.request(`${API_PREFIX}/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'mko_nope' }) });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('set-cookie')).toBeNull();
+    // Logging out ends the session on the server, not just in the browser.
+    expect((await call('DELETE', '/session', { headers: { cookie: session, 'x-csrf-token': csrf } })).status).toBe(204);
+    expect((await call('GET', '/clusters', { headers: { cookie: session } })).status).toBe(401);
+  });
+});
+
+describe('fleet routes', () => {
+  it('adds a cluster and a node, shows them and the node\'s SSH instructions', async () => {
+    expect((await call('POST', '/clusters', { token: tokens.admin, body: { name: 'home', ha: true } })).status).toBe(201);
+    const added = await call('POST', '/nodes', { token: tokens.admin, body: { hostname: 'pi1', address: '192.168.1.10', sshUser: 'ubuntu', cluster: 'home', role: 'control-plane' } });
+    expect(added.status).toBe(201);
+    const body = (await added.json()) as { node: { id: number; hostname: string; sshKeyFingerprint: string }; instructions: string };
+    expect(body.node.hostname).toBe('pi1');
+    expect(body.node.sshKeyFingerprint).toMatch(/^SHA256:/);
+    expect(body.instructions).toContain('ssh-ed25519 ');
+    const listed = (await json(await call('GET', '/nodes?cluster=home', { token: tokens.read })))['nodes'] as { hostname: string }[];
+    expect(listed.map((n) => n.hostname)).toEqual(['pi1']);
+    const byId = await json(await call('GET', `/nodes/${body.node.id}`, { token: tokens.read }));
+    expect(byId['node']).toMatchObject({ hostname: 'pi1', cluster: 'home' });
+    const instructions = await json(await call('GET', '/nodes/pi1/instructions?format=markdown', { token: tokens.read }));
+    expect(instructions['instructions']).toContain('ssh-ed25519 ');
+    const cluster = await json(await call('GET', '/clusters/home', { token: tokens.read }));
+    expect(cluster['cluster']).toMatchObject({ name: 'home', nodeCount: 1 });
+  });
+
+  it('refuses bad input with 400 and the field, naming it as the CLI does; leaves the database as it was', async () => {
+    const before = db.prepare('SELECT count(*) AS n FROM nodes').get();
+    const bad = await call('POST', '/nodes', { token: tokens.admin, body: { hostname: 'pi2', address: 'not-an-ip', sshUser: 'ubuntu' } });
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toEqual({ error: 'invalid --ip "not-an-ip": must be an IPv4 or IPv6 address, e.g. 192.168.1.10 or fd00::10', field: 'address' });
+    const missing = await call('POST', '/nodes', { token: tokens.admin, body: { hostname: 'pi2', sshUser: 'ubuntu' } });
+    expect(await json(missing)).toEqual({ error: 'missing --ip: it is required', field: 'address' });
+    const unknown = await call('POST', '/clusters', { token: tokens.admin, body: { name: 'x', colour: 'red' } });
+    expect(await json(unknown)).toMatchObject({ field: 'colour' });
+    const notJson = await app.request(`${API_PREFIX}/clusters`, { method: 'POST', headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' }, body: '{name' });
+    expect(notJson.status).toBe(400);
+    expect((await json(notJson))['error']).toMatch(/^the request body is not JSON/);
+    expect(db.prepare('SELECT count(*) AS n FROM nodes').get()).toEqual(before);
+  });
+
+  it('answers 404 for what does not exist and 409 for a clash', async () => {
+    const missing = await call('GET', '/nodes/nope', { token: tokens.read });
+    expect(missing.status).toBe(404);
+    expect(await json(missing)).toEqual({ error: 'no node "nope": see mko node list', field: null });
+    expect((await call('GET', '/no/such/route', { token: tokens.read })).status).toBe(404);
+    const clash = await call('POST', '/clusters', { token: tokens.admin, body: { name: 'home' } });
+    expect(clash.status).toBe(409);
+  });
+
+  it('removes only with "confirm": true', async () => {
+    await call('POST', '/clusters', { token: tokens.admin, body: { name: 'spare' } });
+    const unconfirmed = await call('DELETE', '/clusters/spare', { token: tokens.admin, body: {} });
+    expect(unconfirmed.status).toBe(400);
+    expect(await json(unconfirmed)).toEqual({ error: 'remove cluster spare: not confirmed; send "confirm": true to do it', field: 'confirm' });
+    expect((await call('GET', '/clusters/spare', { token: tokens.read })).status).toBe(200);
+    expect((await call('DELETE', '/clusters/spare', { token: tokens.admin, body: { confirm: true } })).status).toBe(200);
+    expect((await call('GET', '/clusters/spare', { token: tokens.read })).status).toBe(404);
+  });
+});
+
+describe('operations and the OpenAPI document', () => {
+  it('validates list filters', async () => {
+    const bad = await call('GET', '/operations?status=done', { token: tokens.read });
+    expect(bad.status).toBe(400);
+    expect((await json(bad))['field']).toBe('status');
+    expect((await call('GET', '/operations/abc', { token: tokens.read })).status).toBe(400);
+    expect((await call('GET', '/operations/999', { token: tokens.read })).status).toBe(404);
+    expect((await json(await call('GET', '/operations?limit=5', { token: tokens.read })))['operations']).toEqual([]);
+  });
+
+  it('describes every route, with the domain schemas as request bodies', async () => {
+    const doc = (await json(await call('GET', '/openapi.json', { token: tokens.read }))) as { openapi: string; paths: Record<string, Record<string, { 'x-mko-scope': string; requestBody?: { content: { 'application/json': { schema: { properties: Record<string, { description?: string }> } } } } }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    for (const spec of apiRoutes().specs) {
+      const entry = doc.paths[`${API_PREFIX}${spec.path.replace(/:([a-z]+)/g, '{$1}')}`]?.[spec.method];
+      expect(entry?.['x-mko-scope'], `${spec.method} ${spec.path}`).toBe(spec.scope);
+    }
+    const address = doc.paths[`${API_PREFIX}/nodes`]?.['post']?.requestBody?.content['application/json'].schema.properties['address'];
+    expect(address?.description).toBe('an IPv4 or IPv6 address, e.g. 192.168.1.10 or fd00::10');
+  });
+});
+
+describe('secrets', () => {
+  it('appear in no response of any route', async () => {
+    addUps(db, dir, { name: 'rack', host: 'pi1', driver: 'dummy-ups', port: 'dummy.dev', user: 'upsmon', password: UPS_PASSWORD });
+    addProxmoxHost(db, dir, { name: 'pve', url: 'https://10.0.0.5:8006', tokenId: 'root@pam!mko', tokenSecret: PROXMOX_SECRET, insecure: true });
+    const node = (await json(await call('GET', '/nodes/pi1', { token: tokens.read })))['node'] as { id: number };
+    createRule(db, { ups: 'rack', cluster: 'home', event: 'power_loss', action: 'notify', command: 'true', name: 'rack-notify' });
+    const values: Record<string, string> = { node: String(node.id), cluster: 'home', operation: '1', ups: 'rack', rule: 'rack-notify', host: 'pve' };
+    const secrets = [UPS_PASSWORD, PROXMOX_SECRET, tokens.read, tokens.operate, tokens.admin];
+    let checked = 0;
+    for (const spec of apiRoutes().specs) {
+      if (spec.method !== 'get') continue;
+      const url = spec.path.replace(/:([a-z]+)/g, (_, name: string) => values[name] ?? 'x');
+      const response = await call('GET', url, { token: tokens.admin });
+      const text = spec.stream ? await firstChunks(response, 300) : await response.text();
+      if (!spec.stream) expect(response.status, `${url}: ${text}`).toBeLessThan(500);
+      for (const secret of secrets) expect(text, `${url} shows a secret`).not.toContain(secret);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(8);
+  });
+});

@@ -1,0 +1,17 @@
+import { ApiRoutes } from '../route.js';
+import { fleetRoutes } from './fleet.js';
+import { healthRoutes } from './health.js';
+import { operationRoutes } from './operations.js';
+import { ruleRoutes } from './rules.js';
+import { upsRoutes } from './ups.js';
+
+/** Every /api/v1 route, declared once (the router and the OpenAPI document read the same list). */
+export function apiRoutes(): ApiRoutes {
+  const routes = new ApiRoutes();
+  healthRoutes(routes);
+  fleetRoutes(routes);
+  operationRoutes(routes);
+  upsRoutes(routes);
+  ruleRoutes(routes);
+  return routes;
+}

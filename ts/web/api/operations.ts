@@ -1,0 +1,33 @@
+// Operations: the history of every playbook run, mko's and plain ansible-playbook's alike.
+import { UserError } from '../../errors.js';
+import { getOperation, listOperations, OPERATION_STATUSES, type OperationStatus } from '../../ops/index.js';
+import { feedStream, operationStream } from '../live.js';
+import { param, queryLimit, type ApiRoutes } from '../route.js';
+
+function operationId(ref: string): number {
+  if (!/^\d{1,15}$/.test(ref)) throw new UserError(`invalid operation id ${JSON.stringify(ref)}: must be a number (see GET /api/v1/operations)`, 1, 'operation');
+  return Number(ref);
+}
+
+export function operationRoutes(routes: ApiRoutes): void {
+  routes.add({ method: 'get', path: '/operations', scope: 'read', tag: 'operations', summary: 'Recent operations (?status=running|succeeded|failed|cancelled|interrupted&limit=20)' }, (c, { db }) => {
+    const status = c.req.query('status');
+    if (status !== undefined && !OPERATION_STATUSES.includes(status as OperationStatus)) {
+      throw new UserError(`invalid status ${JSON.stringify(status)}: must be one of ${OPERATION_STATUSES.join(', ')}`, 1, 'status');
+    }
+    const operations = listOperations(db, { ...(status ? { status: status as OperationStatus } : {}), limit: queryLimit(c, 20) });
+    // The list leaves the logs out; GET /operations/:id has them.
+    return c.json({ operations: operations.map(({ log: _log, ...rest }) => rest) });
+  });
+  routes.add({ method: 'get', path: '/operations/:operation', scope: 'read', tag: 'operations', summary: 'One operation with its log and per-host recap' }, (c, { db }) => {
+    return c.json({ operation: getOperation(db, operationId(param(c, 'operation'))) });
+  });
+  routes.add(
+    { method: 'get', path: '/events', scope: 'read', tag: 'events', stream: true, summary: 'Fleet changes as Server-Sent Events: ups (status, charge), ups-event (power_loss …), operation (started, ended), change' },
+    (c, { feed }) => feedStream(c, feed),
+  );
+  routes.add(
+    { method: 'get', path: '/operations/:operation/events', scope: 'read', tag: 'operations', stream: true, summary: 'The operation\'s log as Server-Sent Events (log, then end); resumes from Last-Event-ID' },
+    (c, { db }) => operationStream(c, db, operationId(param(c, 'operation'))),
+  );
+}

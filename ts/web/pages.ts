@@ -1,0 +1,105 @@
+// The web UI's pages: server-rendered from templates/web with the views in views.ts. A page needs a
+// browser session (a token logged in once); without one it sends the browser to /login.
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { getCluster, getNode, listNodes } from '../fleet/index.js';
+import { latestReport, summarizeReport } from '../hardware/index.js';
+import { getOperation, listOperations, OPERATION_STATUSES, type OperationStatus } from '../ops/index.js';
+import { listProxmoxHosts } from '../proxmox/index.js';
+import { nodeInstructions } from '../ssh/index.js';
+import { renderPage, renderPartial, staticFiles, type PageFrame } from './render.js';
+import type { WebDeps, WebEnv } from './route.js';
+import { findSession, openSession, SESSION_COOKIE, SESSION_DAYS } from './sessions.js';
+import { listTokens } from './tokens.js';
+import { clusterView, dashboardView, operationView } from './views.js';
+
+const frame = (c: Context<WebEnv>, title: string): PageFrame => ({ title, user: c.get('principal').name, csrf: c.get('csrf') ?? '' });
+
+function operationsFilter(c: Context<WebEnv>): { status?: OperationStatus; limit: number; query: string } {
+  const status = c.req.query('status');
+  const limit = Math.min(500, Math.max(1, Number(c.req.query('limit')) || 50));
+  const valid = status && OPERATION_STATUSES.includes(status as OperationStatus) ? (status as OperationStatus) : undefined;
+  const query = `?limit=${limit}${valid ? `&status=${valid}` : ''}`;
+  return { ...(valid ? { status: valid } : {}), limit, query };
+}
+
+export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
+  const { db } = deps;
+
+  app.get('/static/:file', (c) => {
+    const file = staticFiles.get(c.req.param('file'));
+    if (!file) return c.text('not found', 404);
+    return c.body(file.body, 200, { 'content-type': file.type, 'cache-control': 'no-cache' });
+  });
+
+  app.get('/login', (c) => c.html(renderPage('login', { title: 'Log in' }, {})));
+  app.post('/login', async (c) => {
+    const form = await c.req.parseBody();
+    const token = typeof form['token'] === 'string' ? form['token'].trim() : '';
+    const opened = token ? openSession(db, token) : undefined;
+    if (!opened) return c.html(renderPage('login', { title: 'Log in' }, { error: 'That token is not valid (or was revoked).' }), 401);
+    setCookie(c, SESSION_COOKIE, opened.id, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: SESSION_DAYS * 86_400 });
+    return c.redirect('/', 303);
+  });
+
+  const session: MiddlewareHandler<WebEnv> = async (c, next) => {
+    const cookie = getCookie(c, SESSION_COOKIE);
+    const found = cookie ? findSession(db, cookie) : undefined;
+    if (!found) return c.redirect('/login', 303);
+    c.set('principal', found.token);
+    c.set('csrf', found.csrf);
+    return next();
+  };
+  for (const prefix of ['/', '/fragments/*', '/operations', '/operations/*', '/nodes/*', '/clusters/*', '/settings']) app.use(prefix, session);
+
+  app.get('/', (c) => c.html(renderPage('dashboard', frame(c, 'Dashboard'), dashboardView(db))));
+  app.get('/fragments/dashboard', (c) => c.html(renderPartial('dashboard', dashboardView(db))));
+
+  app.get('/operations', (c) => {
+    const filter = operationsFilter(c);
+    return c.html(
+      renderPage('operations', frame(c, 'Operations'), {
+        operations: listOperations(db, filter).map(operationView),
+        statuses: OPERATION_STATUSES.map((value) => ({ value, selected: value === filter.status })),
+        limit: filter.limit,
+        query: filter.query,
+      }),
+    );
+  });
+  app.get('/fragments/operations', (c) => c.html(renderPartial('operations-table', { operations: listOperations(db, operationsFilter(c)).map(operationView) })));
+  app.get('/operations/:id{[0-9]+}', (c) => {
+    const operation = getOperation(db, Number(c.req.param('id')));
+    const recap = Object.entries(operation.recap).map(([host, r]) => ({ host, ...r, bad: r.failed > 0 || r.unreachable > 0 }));
+    return c.html(renderPage('operation', frame(c, `Operation ${operation.id}`), { operation, recap, command: operation.args.join(' ') }));
+  });
+
+  app.get('/nodes/:node', async (c) => {
+    const node = getNode(db, c.req.param('node'));
+    const report = latestReport(db, node.id);
+    return c.html(
+      renderPage('node', frame(c, node.hostname), {
+        node,
+        instructions: await nodeInstructions(db, String(node.id)),
+        hardware: report ? summarizeReport(report.report, node.hostname) : null,
+      }),
+    );
+  });
+
+  app.get('/clusters/:cluster', (c) => {
+    const cluster = getCluster(db, c.req.param('cluster'));
+    const operations = listOperations(db, { limit: 200 })
+      .filter((op) => op.target === cluster.name || op.target.split(',').some((t) => t === cluster.name))
+      .slice(0, 20)
+      .map(operationView);
+    return c.html(renderPage('cluster', frame(c, cluster.name), { cluster: clusterView(db, cluster, listNodes(db, { cluster: cluster.name })), operations }));
+  });
+
+  app.get('/settings', (c) =>
+    c.html(
+      renderPage('settings', frame(c, 'Settings'), {
+        proxmox: listProxmoxHosts(db).map((h) => ({ ...h, tls: h.insecure ? 'not verified' : h.caFile ? `pinned CA ${h.caFile}` : 'system CAs' })),
+        tokens: listTokens(db),
+      }),
+    ),
+  );
+}
