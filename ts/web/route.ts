@@ -4,17 +4,21 @@ import type { Context, Hono } from 'hono';
 import { UserError } from '../errors.js';
 import type { Db } from '../db/index.js';
 import type { ChangeFeed } from './live.js';
+import type { RunRegistry } from './runs.js';
 import { scopeAllows, type Scope, type Token } from './tokens.js';
 
 export interface WebDeps {
   db: Db;
   dbPath: string;
   dataDir: string;
+  /** The server's long actions; one is made when not given. */
+  runs?: RunRegistry;
 }
 
 /** What every handler gets: the service's dependencies plus its one shared change feed. */
 export interface AppDeps extends WebDeps {
   feed: ChangeFeed;
+  runs: RunRegistry;
 }
 
 export type WebEnv = { Variables: { principal: Token; csrf: string | null } };
@@ -82,4 +86,9 @@ export function param(c: Context<WebEnv>, name: string): string {
   const value = c.req.param(name);
   if (value === undefined) throw new Error(`route has no :${name}`);
   return value;
+}
+
+/** A long action's answer: 202 and the operation to follow. */
+export function accepted(c: Context<WebEnv>, operationId: number): Response {
+  return c.json({ operationId, status: 'running', events: `/api/v1/operations/${operationId}/events` }, 202);
 }

@@ -1,4 +1,5 @@
 import { ApiRoutes } from '../route.js';
+import { actionRoutes } from './actions.js';
 import { fleetRoutes } from './fleet.js';
 import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
@@ -9,5 +10,6 @@ export function apiRoutes(): ApiRoutes {
   healthRoutes(routes);
   fleetRoutes(routes);
   operationRoutes(routes);
+  actionRoutes(routes);
   return routes;
 }
