@@ -8,7 +8,7 @@ type ServeArgs = Args<{ host: string; port: number; 'with-watcher'?: boolean }>;
 
 const serve = command<ServeArgs>({
   command: 'serve',
-  describe: 'Serve the web UI and REST API in the foreground (for systemd), until stopped',
+  describe: 'Serve the web UI and REST API in the foreground (for systemd), until stopped (the default: mko web)',
   builder: builder<ServeArgs>((y) =>
     y
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on; any other than loopback needs a token to exist' })
@@ -116,4 +116,4 @@ const tokenRevoke = command<Args<{ token: string }>>({
 
 const token = group('token', 'API tokens for the web UI and REST API', [tokenCreate, tokenList, tokenRevoke], ['$0 web token create --name ha --scope operate', 'A token for Home Assistant']);
 
-export const webCommand = group('web', 'The web UI and REST API', [serve, status, stop, token], ['$0 web serve', 'Serve http://127.0.0.1:8080/']);
+export const webCommand = group('web', 'The web UI and REST API (mko web: serve them)', [serve, status, stop, token], ['$0 web --port 8080', 'Serve http://127.0.0.1:8080/'], { defaultCommand: serve });
