@@ -18,6 +18,8 @@ fi
 packages=(ansible ansible-lint yamllint openssh-client openssh-server sudo sqlite3 zstd iproute2
   debootstrap systemd-container nut-server nut-client ethtool wakeonlan socat procps
   g++ make python3 ca-certificates)
+# The tests also drive a real browser (the web UI's tests): Debian's chromium, through playwright-core.
+if [[ "${1:-}" == "--tests" ]]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
 # Any node at all, to run npm: Debian 12, Ubuntu 24.04 and Raspberry Pi OS ship 18.

@@ -3,7 +3,7 @@
 # (unit, database, real ssh/sshd, real ansible-playbook, lab and scenario tests).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$root/scripts/bootstrap.sh"
+"$root/scripts/bootstrap.sh" --tests
 cd "$root"
 # The Node.js LTS the bootstrap chose (.runtime/node) runs the type check and the tests.
 export PATH="$root/.runtime/node/bin:$PATH"

@@ -20,16 +20,16 @@ type AnyCommand = CommandModule<GlobalArgs, GlobalArgs>;
 const groupCommands = new WeakMap<AnyCommand, AnyCommand[]>();
 
 /** A command group: `mko node <command>`. */
-export function group(name: string, describe: string, commands: AnyCommand[], example: [string, string]): AnyCommand {
+export function group(name: string, describe: string, commands: AnyCommand[], example: [string, string], options: { defaultCommand?: AnyCommand } = {}): AnyCommand {
   const module: AnyCommand = {
-    command: `${name} <command>`,
+    command: options.defaultCommand ? `${name} [command]` : `${name} <command>`,
     describe,
     builder: (y) => {
       // Every command that runs playbooks is in a group: its runs show the full log with it.
       y.option('verbose', { type: 'boolean', global: true, describe: 'Show the full log of each playbook run instead of a progress line' });
-      for (const c of commands) y.command(c);
+      for (const c of commands) y.command(c === options.defaultCommand ? { ...c, command: [String(c.command), '$0'] } : c);
       const names = commands.map((c) => String(c.command).split(' ')[0]).join(', ');
-      return y.demandCommand(1, `name a ${name} command: ${names}`).example(...example);
+      return (options.defaultCommand ? y : y.demandCommand(1, `name a ${name} command: ${names}`)).example(...example);
     },
     handler: () => undefined,
   };

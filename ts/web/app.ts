@@ -8,6 +8,7 @@ import { ChangeFeed } from './live.js';
 import { openApiDocument } from './openapi.js';
 import { mountPages } from './pages.js';
 import { renderPage } from './render.js';
+import { RunRegistry } from './runs.js';
 import type { WebDeps, WebEnv } from './route.js';
 import { closeSession, csrfMatches, findSession, openSession, SESSION_COOKIE, SESSION_DAYS } from './sessions.js';
 import { verifyToken } from './tokens.js';
@@ -97,7 +98,7 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
     return c.body(null, 204);
   });
   app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openApiDocument(routes.specs, API_PREFIX)));
-  routes.mount(app, API_PREFIX, { ...deps, feed });
+  routes.mount(app, API_PREFIX, { ...deps, feed, runs: deps.runs ?? new RunRegistry() });
   mountPages(app, deps);
   return app;
 }

@@ -2,20 +2,23 @@
 // router, the scope check and the OpenAPI document come from one list.
 import type { Context, Hono } from 'hono';
 import { UserError } from '../errors.js';
-import { startInBackground } from '../ops/index.js';
 import type { Db } from '../db/index.js';
 import type { ChangeFeed } from './live.js';
+import type { RunRegistry } from './runs.js';
 import { scopeAllows, type Scope, type Token } from './tokens.js';
 
 export interface WebDeps {
   db: Db;
   dbPath: string;
   dataDir: string;
+  /** The server's long actions; one is made when not given. */
+  runs?: RunRegistry;
 }
 
 /** What every handler gets: the service's dependencies plus its one shared change feed. */
 export interface AppDeps extends WebDeps {
   feed: ChangeFeed;
+  runs: RunRegistry;
 }
 
 export type WebEnv = { Variables: { principal: Token; csrf: string | null } };
@@ -92,9 +95,7 @@ export function queryLimit(c: Context<WebEnv>, fallback: number): number {
   return Number(text);
 }
 
-/** Start a long action and answer 202 with its operation id; how it ends is the operation's to record. */
-export async function accepted(c: Context<WebEnv>, work: () => Promise<unknown>): Promise<Response> {
-  const started = await startInBackground(work);
-  started.done.catch(() => undefined);
-  return c.json({ operationId: started.operationId }, 202);
+/** A long action's answer: 202 and the operation to follow. */
+export function accepted(c: Context<WebEnv>, operationId: number): Response {
+  return c.json({ operationId, status: 'running', events: `/api/v1/operations/${operationId}/events` }, 202);
 }

@@ -54,4 +54,28 @@ describe('mko web', () => {
     }
     expect((await mko('web', 'stop')).stdout).toBe('mko web is not running');
   });
+
+  it('runs the UPS watcher in the same process with --with-watcher, and stops both', async () => {
+    const { token } = JSON.parse((await mko('web', 'token', 'create', '--name', 'ci2', '--scope', 'read', '--json')).stdout) as { token: string };
+    const server: ResultPromise = execa(mkoBin, ['web', 'serve', '--port', '0', '--with-watcher'], { env, reject: false, stdin: 'ignore' });
+    try {
+      const url = await pollUntil('mko web to listen', 15_000, async () => {
+        const status = JSON.parse((await mko('web', 'status', '--json')).stdout) as { running: boolean; url?: string };
+        return status.running ? status.url : undefined;
+      }, 100);
+      const health = await pollUntil('the watcher to run', 15_000, async () => {
+        const body = (await (await fetch(`${url}api/v1/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { watcher: { running: boolean; pid?: number } };
+        return body.watcher.running ? body : undefined;
+      }, 100);
+      expect(health.watcher.pid).toBe(server.pid);
+      expect((await mko('ups', 'monitor', 'status')).stdout).toMatch(/running/);
+      expect((await mko('web', 'stop')).exitCode).toBe(0);
+      const end = await server;
+      expect(end.exitCode).toBe(0);
+      expect(end.stdout).toMatch(/watcher: stopping/);
+      expect((await mko('ups', 'monitor', 'status', '--json')).stdout).toMatch(/"running": ?false/);
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
 });

@@ -6,6 +6,7 @@ import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type ServiceInfo } from '../ops/index.js';
 import { createApp } from './app.js';
+import { RunRegistry } from './runs.js';
 import { liveTokenCount } from './tokens.js';
 
 export interface WebInfo extends ServiceInfo {
@@ -56,7 +57,8 @@ export async function runWeb(options: WebOptions): Promise<void> {
   }
   const other = runningWeb(dbPath);
   if (other) throw new UserError(`mko web already runs on ${dbPath} (pid ${other.pid}, ${other.url}): mko web stop`);
-  const server = serve({ fetch: createApp({ db, dbPath, dataDir }).fetch, hostname: host, port });
+  const runs = new RunRegistry();
+  const server = serve({ fetch: createApp({ db, dbPath, dataDir, runs }).fetch, hostname: host, port });
   let bound: number;
   try {
     bound = await listen(server);
@@ -73,7 +75,9 @@ export async function runWeb(options: WebOptions): Promise<void> {
     log(`serving ${url} (database ${dbPath})${liveTokenCount(db) === 0 ? '; no token yet: mko web token create --name <name> --scope admin' : ''}`);
     options.onListening?.(info);
     await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-    log('stopping');
+    log(runs.size > 0 ? `stopping: cancelling ${runs.size} running operation(s)` : 'stopping');
+    runs.cancelAll();
+    for (let waited = 0; runs.size > 0 && waited < 20_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
   } finally {
     // Open event streams would hold close() up for good.
     const closing = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,15 +4,16 @@ import { decimalOption } from '../numbers.js';
 import { print, printJson, table } from '../output.js';
 
 type Args<T> = GlobalArgs & T;
-type ServeArgs = Args<{ host: string; port: number }>;
+type ServeArgs = Args<{ host: string; port: number; 'with-watcher'?: boolean }>;
 
 const serve = command<ServeArgs>({
   command: 'serve',
-  describe: 'Serve the web UI and REST API in the foreground (for systemd), until stopped',
+  describe: 'Serve the web UI and REST API in the foreground (for systemd), until stopped (the default: mko web)',
   builder: builder<ServeArgs>((y) =>
     y
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on; any other than loopback needs a token to exist' })
       .option('port', decimalOption('port', { default: '8080', describe: 'TCP port (0: any free port)' }))
+      .option('with-watcher', { type: 'boolean', describe: 'Run the UPS watcher in this process too (as mko ups monitor start would, with its defaults)' })
       .example('$0 web serve', 'http://127.0.0.1:8080/ for this machine only')
       .example('$0 web serve --host 0.0.0.0 --port 8080', 'Reachable from the LAN (make a token first)')),
   handler: (argv) =>
@@ -23,7 +24,22 @@ const serve = command<ServeArgs>({
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       const log = (line: string): void => print(`${new Date().toISOString()} ${line}`);
-      await runWeb({ ...ctx, host: argv.host, port: argv.port, signal: controller.signal, log });
+      const web = runWeb({ ...ctx, host: argv.host, port: argv.port, signal: controller.signal, log });
+      if (!argv['with-watcher']) {
+        await web;
+        return log('stopped');
+      }
+      const { runMonitor } = await import('../../power/index.js');
+      // Either one failing (the port is taken, a watcher already runs) stops the other.
+      const watcher = runMonitor({
+        ...ctx,
+        signal: controller.signal,
+        log: (line) => log(`watcher: ${line}`),
+        onStarted: (report) => log(`watcher: started: ${report.rearmed.length} pending action(s) re-armed, ${report.late.length} run late, ${report.expired.length} expired`),
+      });
+      const results = await Promise.allSettled([web.finally(stop), watcher.finally(stop)]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       log('stopped');
     }),
 });
@@ -100,4 +116,4 @@ const tokenRevoke = command<Args<{ token: string }>>({
 
 const token = group('token', 'API tokens for the web UI and REST API', [tokenCreate, tokenList, tokenRevoke], ['$0 web token create --name ha --scope operate', 'A token for Home Assistant']);
 
-export const webCommand = group('web', 'The web UI and REST API', [serve, status, stop, token], ['$0 web serve', 'Serve http://127.0.0.1:8080/']);
+export const webCommand = group('web', 'The web UI and REST API (mko web: serve them)', [serve, status, stop, token], ['$0 web --port 8080', 'Serve http://127.0.0.1:8080/'], { defaultCommand: serve });

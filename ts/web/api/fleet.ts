@@ -1,5 +1,6 @@
 // Nodes and clusters: the fleet's records (what `mko node` and `mko cluster` add, show and remove).
-import { addCluster, clusterSchema, getCluster, getNode, listClusters, listNodes, nodeSchema, removeCluster, updateCluster, type ClusterUpdate, type NodeInput } from '../../fleet/index.js';
+import { updateClusterSettings } from '../../cluster/index.js';
+import { addCluster, clusterSchema, getCluster, getNode, listClusters, listNodes, nodeSchema, removeCluster, type ClusterUpdate, type NodeInput } from '../../fleet/index.js';
 import { addNode, forgetNode, nodeInstructions } from '../../ssh/index.js';
 import { jsonBody, param, requireConfirm, type ApiRoutes } from '../route.js';
 
@@ -45,7 +46,7 @@ export function fleetRoutes(routes: ApiRoutes): void {
     c.json({ cluster: addCluster(db, (await jsonBody(c)) as unknown as Parameters<typeof addCluster>[1]) }, 201),
   );
   routes.add({ method: 'patch', path: '/clusters/:cluster', scope: 'admin', tag: 'clusters', summary: 'Change a cluster\'s settings', body: clusterUpdateSchema }, async (c, { db }) =>
-    c.json({ cluster: updateCluster(db, param(c, 'cluster'), (await jsonBody(c)) as ClusterUpdate) }),
+    c.json({ cluster: updateClusterSettings(db, param(c, 'cluster'), (await jsonBody(c)) as ClusterUpdate) }),
   );
   routes.add(
     { method: 'delete', path: '/clusters/:cluster', scope: 'admin', tag: 'clusters', summary: 'Remove a cluster; needs {"confirm": true}, and {"detachNodes": true} while it has nodes' },

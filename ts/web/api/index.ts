@@ -1,4 +1,5 @@
 import { ApiRoutes } from '../route.js';
+import { actionRoutes } from './actions.js';
 import { fleetRoutes } from './fleet.js';
 import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
@@ -13,5 +14,6 @@ export function apiRoutes(): ApiRoutes {
   operationRoutes(routes);
   upsRoutes(routes);
   ruleRoutes(routes);
+  actionRoutes(routes);
   return routes;
 }
