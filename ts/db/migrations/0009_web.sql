@@ -11,7 +11,7 @@ CREATE TABLE web_tokens (
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   last_used_at TEXT,
   revoked_at TEXT
-);
+) STRICT;
 
 -- A browser session: the cookie holds a random id, stored hashed; the CSRF token is per session.
 CREATE TABLE web_sessions (
@@ -20,5 +20,5 @@ CREATE TABLE web_sessions (
   csrf TEXT NOT NULL,
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   expires_at TEXT NOT NULL
-);
+) STRICT;
 CREATE INDEX web_sessions_token ON web_sessions(token_id);
