@@ -5,6 +5,7 @@ import { UserError } from '../../errors.js';
 import { assignNode, getCluster, getNode } from '../../fleet/index.js';
 import { configureHosts } from '../../hosts/index.js';
 import { regenerateKey, testSsh } from '../../ssh/index.js';
+import { wakeCluster, wakeNode } from '../../wol/index.js';
 import { accepted, jsonBody, param, requireConfirm, type ApiRoutes, type AppDeps } from '../route.js';
 
 /** What a playbook-running domain function gets when the server runs it: no terminal, its own cancel. */
@@ -101,6 +102,22 @@ export function actionRoutes(routes: ApiRoutes): void {
       return c.json({ node: assignNode(db, body['node'], getCluster(db, param(c, 'cluster')).name, role) });
     },
   );
+
+  const wakeBody = { type: 'object', properties: { wait: { type: 'boolean', description: 'wait until each node answers SSH (default true)' } }, additionalProperties: false };
+  const waitFlag = (body: Record<string, unknown>): boolean => {
+    if (body['wait'] !== undefined && typeof body['wait'] !== 'boolean') throw new UserError(`invalid wait ${JSON.stringify(body['wait'])}: must be true or false`, 1, 'wait');
+    return body['wait'] !== false;
+  };
+  routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM) and wait for SSH', body: wakeBody, accepted: true }, async (c, deps) => {
+    const node = getNode(deps.db, param(c, 'node')).hostname;
+    const wait = waitFlag(await jsonBody(c));
+    return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal })));
+  });
+  routes.add({ method: 'post', path: '/clusters/:cluster/wake', scope: 'operate', tag: 'wol', summary: 'Wake every node of the cluster, control planes first', body: wakeBody, accepted: true }, async (c, deps) => {
+    const cluster = getCluster(deps.db, param(c, 'cluster')).name;
+    const wait = waitFlag(await jsonBody(c));
+    return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal })));
+  });
 
   routes.add({ method: 'post', path: '/nodes/:node/test-ssh', scope: 'operate', tag: 'nodes', summary: 'Log in with the node\'s key and check passwordless sudo', accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node'));

@@ -1,6 +1,6 @@
 // Operations: the history of every playbook run, mko's and plain ansible-playbook's alike.
 import { UserError } from '../../errors.js';
-import { getOperation, listOperations, OPERATION_STATUSES, type OperationStatus } from '../../ops/index.js';
+import { cancelOperation, getOperation, listOperations, OPERATION_STATUSES, type OperationStatus } from '../../ops/index.js';
 import { feedStream, operationStream } from '../live.js';
 import { param, queryLimit, type ApiRoutes } from '../route.js';
 
@@ -22,6 +22,21 @@ export function operationRoutes(routes: ApiRoutes): void {
   routes.add({ method: 'get', path: '/operations/:operation', scope: 'read', tag: 'operations', summary: 'One operation with its log and per-host recap' }, (c, { db }) => {
     return c.json({ operation: getOperation(db, operationId(param(c, 'operation'))) });
   });
+  routes.add(
+    { method: 'post', path: '/operations/:operation/cancel', scope: 'operate', tag: 'operations', summary: 'Stop a running operation (its process group) and mark it cancelled' },
+    async (c, { db, runs }) => {
+      const id = operationId(param(c, 'operation'));
+      const operation = getOperation(db, id);
+      if (operation.status !== 'running') throw new UserError(`operation ${id} already finished (${operation.status}): nothing to cancel`, 1, 'operation');
+      // A run of this server stops in-process; any other through its recorder, as mko operation cancel does.
+      if (runs.cancel(id)) {
+        for (let waited = 0; getOperation(db, id).status === 'running' && waited < 15_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+        return c.json({ operation: getOperation(db, id) });
+      }
+      await cancelOperation(db, id);
+      return c.json({ operation: getOperation(db, id) });
+    },
+  );
   routes.add(
     { method: 'get', path: '/events', scope: 'read', tag: 'events', stream: true, summary: 'Fleet changes as Server-Sent Events: ups (status, charge), ups-event (power_loss …), operation (started, ended), change' },
     (c, { feed }) => feedStream(c, feed),
