@@ -23,8 +23,27 @@ function operationsFilter(c: Context<WebEnv>): { status?: OperationStatus; limit
   return { ...(valid ? { status: valid } : {}), limit, query };
 }
 
+/**
+ * What the dashboard shows changes rarely; twenty phones asking every second should not render it
+ * twenty times. The rendered part is kept while this fingerprint of its data, and the second (its
+ * "read N s ago" ages), stay the same.
+ */
+const DASHBOARD_FINGERPRINT = `SELECT
+  (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM nodes) || '|' ||
+  (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM clusters) || '|' ||
+  (SELECT count(*) || ':' || coalesce(max(checked_at), '') FROM node_status) || '|' ||
+  (SELECT count(*) FROM upses) || ':' || (SELECT coalesce(group_concat(ups_id || '=' || coalesce(status, '') || '/' || coalesce(charge, '') || '/' || coalesce(runtime, '') || '/' || coalesce(error, ''), ';'), '') FROM ups_state) || '|' ||
+  (SELECT coalesce(max(id), 0) || ':' || coalesce(max(finished_at), '') || ':' || sum(status = 'running') FROM operations)`;
+
 export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
   const { db } = deps;
+  const fingerprint = db.prepare(DASHBOARD_FINGERPRINT).pluck();
+  let cached = { key: '', html: '' };
+  const dashboardHtml = (): string => {
+    const key = `${String(fingerprint.get())}@${Math.floor(Date.now() / 1000)}`;
+    if (cached.key !== key) cached = { key, html: renderPartial('dashboard', dashboardView(db)) };
+    return cached.html;
+  };
 
   app.get('/static/:file', (c) => {
     const file = staticFiles.get(c.req.param('file'));
@@ -52,8 +71,8 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
   };
   for (const prefix of ['/', '/fragments/*', '/operations', '/operations/*', '/nodes/*', '/clusters/*', '/settings']) app.use(prefix, session);
 
-  app.get('/', (c) => c.html(renderPage('dashboard', frame(c, 'Dashboard'), dashboardView(db))));
-  app.get('/fragments/dashboard', (c) => c.html(renderPartial('dashboard', dashboardView(db))));
+  app.get('/', (c) => c.html(renderPage('dashboard', frame(c, 'Dashboard'), { dashboard: dashboardHtml() })));
+  app.get('/fragments/dashboard', (c) => c.html(dashboardHtml()));
 
   app.get('/operations', (c) => {
     const filter = operationsFilter(c);
