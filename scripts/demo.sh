@@ -81,11 +81,20 @@ step "   What the watcher saw" ups events --limit 5
 step "7. The cluster in the database" cluster show lab
 step "   The history of everything above" operation list --limit 12
 
+mko web stop > /dev/null
+step "8. The web UI and REST API: a token (shown once)" web token create --name "demo-$(date +%s)" --scope admin
+printf '\n$ mko web --port 8080   (in the background, with the watcher)\n'
+nohup bin/mko web --port 8080 --with-watcher > data/demo-web.log 2>&1 &
+for _ in $(seq 1 50); do bin/mko web status | grep -q running && break; sleep 0.2; done
+step "   It runs" web status
+
 cat <<'EOT'
 
-The lab is still running. Try, for example:
+The lab and mko web are still running. Try, for example:
+  open http://127.0.0.1:8080/ and log in with the token printed above
+  curl -H "Authorization: Bearer <token>" http://127.0.0.1:8080/api/v1/nodes
   bin/mko lab status                       which hosts are on
   bin/mko operation show <id> --log        what a run did
   ansible-playbook playbooks/hosts.yml -e mko_hosts_target=cluster_lab   (recorded too)
-Remove it with: bin/mko lab down
+Stop them with: bin/mko web stop; bin/mko lab down
 EOT
