@@ -1,4 +1,4 @@
-// One lab host: an overlay over the lab's lower rootfs, first-boot files, and the
+// One lab host: an overlay over the shared lower rootfs, first-boot files, and the
 // systemd-nspawn process that is the host's power (it exits when the host powers off).
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { cgroupPids, createCgroup, killCgroup, removeCgroup } from './cgroup.js';
 import { commandLine, isRunningAs, signal, spawnInCgroups, waitForExit } from './process.js';
+import { addLoginUser } from './rootfs.js';
 import { installStandin } from './standin/install.js';
 import type { HostState } from './state.js';
 
@@ -17,6 +18,8 @@ export interface HostPaths {
   console: string;
   /** exists once the first-boot files are written */
   provisioned: string;
+  /** a former upper dir kept read-only between the shared lower dir and the upper (labSnapshot) */
+  snapshot: string;
 }
 
 export function hostPaths(stateDir: string, hostname: string): HostPaths {
@@ -28,6 +31,7 @@ export function hostPaths(stateDir: string, hostname: string): HostPaths {
     merged: join(dir, 'merged'),
     console: join(dir, 'console.log'),
     provisioned: join(dir, 'provisioned'),
+    snapshot: join(dir, 'snapshot'),
   };
 }
 
@@ -44,11 +48,19 @@ export async function mountPoints(): Promise<string[]> {
 export async function mountOverlay(lower: string, paths: HostPaths): Promise<void> {
   if ((await mountPoints()).includes(paths.merged)) return;
   for (const d of [paths.upper, paths.work, paths.merged]) await mkdir(d, { recursive: true });
+  const lowers = existsSync(paths.snapshot) ? `${paths.snapshot}:${lower}` : lower;
   await execa('mount', [
     '-t', 'overlay', 'overlay',
-    '-o', `lowerdir=${lower},upperdir=${paths.upper},workdir=${paths.work}`,
+    '-o', `lowerdir=${lowers},upperdir=${paths.upper},workdir=${paths.work}`,
     paths.merged,
   ]);
+}
+
+/** Unmounts the host's overlay (lazily when something still holds it). */
+export async function unmountOverlay(paths: HostPaths): Promise<void> {
+  if (!(await mountPoints()).includes(paths.merged)) return;
+  const r = await execa('umount', [paths.merged], { reject: false });
+  if (r.exitCode !== 0) await execa('umount', ['--lazy', paths.merged]);
 }
 
 const SSHD_DROP_IN = `# mko lab: one host key per host, written at first boot
@@ -59,13 +71,15 @@ UseDNS no
 `;
 
 /**
- * First-boot files: hostname, /etc/hosts, host key, root's key, sshd drop-in, machine id, and the
- * snap/MicroK8s test double (snaps cannot run on lab hosts).
+ * First-boot files: hostname, /etc/hosts, host key, root's key, sshd drop-in, machine id, the
+ * login user, and the snap/MicroK8s test double (snaps cannot run on lab hosts). All of it goes to
+ * the host's upper dir: the lower dir is shared by every host.
  */
 export async function provisionHost(
   paths: HostPaths,
   host: Pick<HostState, 'hostname' | 'address'>,
   adminPublicKey: string,
+  login: { user: string; password: string },
 ): Promise<void> {
   if (existsSync(paths.provisioned)) return;
   const root = paths.merged;
@@ -87,6 +101,7 @@ export async function provisionHost(
   await mkdir(at('root/.ssh'), { recursive: true, mode: 0o700 });
   await chmod(at('root/.ssh'), 0o700);
   await writeFile(at('root/.ssh/authorized_keys'), adminPublicKey, { mode: 0o600 });
+  await addLoginUser(root, login.user, login.password);
   await installStandin(root);
   await writeFile(paths.provisioned, `${new Date().toISOString()}\n`);
 }

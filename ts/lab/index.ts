@@ -5,6 +5,7 @@ export { labDown, labStatus, labUp } from './lab.js';
 export { buildMagicPacket, isMagicPacketFor, parseMagicPacket } from './magic-packet.js';
 export type { MagicPacket } from './magic-packet.js';
 export { powerOn } from './power.js';
+export { labReset, labSnapshot } from './reset.js';
 export { ROOTFS_PACKAGES } from './rootfs.js';
 export { sshArgs } from './ssh.js';
 export type { LabHost, LabInfo, LabOptions } from './types.js';

@@ -1,7 +1,7 @@
 // Bringing a whole lab up and down, and reporting on it.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, realpath, rm, rmdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { findCgroups, removeCgroup } from './cgroup.js';
 import { LabError, requireRoot } from './errors.js';
@@ -13,7 +13,7 @@ import {
 } from './naming.js';
 import { createBridge, createHostLink, deleteLink, deleteNetns, linkNames, netnsNames, routeDestinations } from './network.js';
 import { BOOT_TIMEOUT_MS, powerOn } from './power.js';
-import { addLoginUser, ensureRootfsTarball, extractRootfs } from './rootfs.js';
+import { ensureRootfsDir, ensureRootfsTarball, validateLoginUser } from './rootfs.js';
 import {
   adminKeyPath, closeControlMasters, ensureAdminKey, knownHostsPath, scanHostKeys, sshDir, waitForPort,
   waitForSystem, writeKnownHosts,
@@ -24,7 +24,7 @@ import type { LabInfo, LabOptions } from './types.js';
 import { startWolFirmware, stopWolFirmware, wolFirmwareRunning } from './wol-listener.js';
 
 const DEFAULT_USER = 'mko';
-const HOST_STOP_TIMEOUT_MS = 20_000;
+export const HOST_STOP_TIMEOUT_MS = 20_000;
 const noop = () => {};
 
 /** The build machine's /dev/null has been seen at 0755 after package installs: put it right. */
@@ -36,7 +36,7 @@ async function ensureDevNull(progress: (m: string) => void): Promise<void> {
   }
 }
 
-async function toInfo(state: LabState, stateDir: string): Promise<LabInfo> {
+export async function labInfo(state: LabState, stateDir: string): Promise<LabInfo> {
   const hosts = await Promise.all(
     state.hosts.map(async (h) => ({
       hostname: h.hostname,
@@ -64,13 +64,15 @@ export async function labStatus(o: LabOptions): Promise<LabInfo | null> {
   requireRoot();
   validateLabName(o.name);
   const state = await readLabState(o);
-  return state && toInfo(state, resolve(o.stateDir));
+  return state && labInfo(state, resolve(o.stateDir));
 }
 
 export async function labUp(o: LabOptions & { nodes: number; user?: string }): Promise<LabInfo> {
   requireRoot();
   validateLabName(o.name);
   validateNodeCount(o.nodes);
+  const user = o.user ?? DEFAULT_USER;
+  validateLoginUser(user);
   const progress = o.onProgress ?? noop;
   const stateDir = resolve(o.stateDir);
   await ensureDevNull(progress);
@@ -80,7 +82,7 @@ export async function labUp(o: LabOptions & { nodes: number; user?: string }): P
   if (existing) progress(`removing what an unfinished or damaged lab "${o.name}" left behind`);
   await teardown(o.name, stateDir, existing);
 
-  const tarball = await ensureRootfsTarball(progress);
+  const lowerDir = await ensureRootfsDir(await ensureRootfsTarball(progress), progress);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   await chmod(stateDir, 0o700);
   const adminPublicKey = await ensureAdminKey(stateDir);
@@ -104,10 +106,10 @@ export async function labUp(o: LabOptions & { nodes: number; user?: string }): P
     complete: false,
     ...subnet,
     bridge: bridgeName(o.name),
-    user: o.user ?? DEFAULT_USER,
+    user,
     userPassword: randomBytes(9).toString('base64url'),
     adminKey: adminKeyPath(stateDir),
-    lowerDir: join(stateDir, 'rootfs'),
+    lowerDir,
     wolPid: null,
     hosts,
   };
@@ -115,14 +117,12 @@ export async function labUp(o: LabOptions & { nodes: number; user?: string }): P
   await writeState(stateDir, state);
 
   progress(`preparing ${o.nodes} host(s) on ${state.bridge} ${state.subnet}`);
-  await extractRootfs(tarball, state.lowerDir);
-  await addLoginUser(state.lowerDir, state.user, state.userPassword);
   await createBridge(state.bridge, macFor(o.name, 0), subnet);
   for (const host of hosts) {
     const paths = hostPaths(stateDir, host.hostname);
     await createHostLink(state.bridge, subnet, host);
     await mountOverlay(state.lowerDir, paths);
-    await provisionHost(paths, host, adminPublicKey);
+    await provisionHost(paths, host, adminPublicKey, { user: state.user, password: state.userPassword });
   }
 
   progress(`booting ${hosts.map((h) => h.hostname).join(', ')}`);
@@ -140,7 +140,7 @@ export async function labUp(o: LabOptions & { nodes: number; user?: string }): P
   });
   await ensureDevNull(progress);
   if (!final) throw new Error(`the lab state file ${statePath(stateDir)} vanished during lab up`);
-  return toInfo(final, stateDir);
+  return labInfo(final, stateDir);
 }
 
 /** Bridge and namespaces still there (they are not after a reboot of this machine). */
@@ -172,7 +172,7 @@ async function resumeLab(
   }
   const current = await readState(stateDir);
   if (!current) throw new Error(`the lab state file ${statePath(stateDir)} vanished during lab up`);
-  return toInfo(current, stateDir);
+  return labInfo(current, stateDir);
 }
 
 export async function labDown(o: LabOptions): Promise<void> {
@@ -225,6 +225,8 @@ async function teardown(name: string, stateDir: string, state: LabState | null):
   if ((await mountPoints()).some((m) => m.startsWith(`${realDir}/`))) {
     throw new Error(`something is still mounted under ${realDir}: not removing the lab's files`);
   }
+  // Never the shared lower dir (state.lowerDir, a cache beside the tarball); 'rootfs' is the lower
+  // dir labs made before it was shared kept here.
   for (const p of ['hosts', 'rootfs', 'rootfs.partial', sshDir(stateDir), knownHostsPath(stateDir)]) {
     await rm(resolve(stateDir, p), { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
 // The hosts' root filesystem: Debian bookworm minbase from debootstrap, built once and cached as
-// a zstd tarball; each lab extracts it once as the shared lower dir of its hosts' overlays.
+// a zstd tarball, and extracted once next to it as the read-only lower dir that every host of every
+// lab (and of every checkout on this machine) shares under its own overlay.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { LabError } from './errors.js';
 
@@ -101,23 +102,71 @@ export async function ensureRootfsTarball(onProgress: (m: string) => void): Prom
   }
 }
 
-/** Extracts the tarball as `dir` (via a temp dir + rename, so `dir` is complete or absent). */
-export async function extractRootfs(tarball: string, dir: string): Promise<void> {
-  const partial = `${dir}.partial`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
-  await execa('tar', [
-    '--use-compress-program=zstd -d -T0', '--numeric-owner', '--xattrs', '--xattrs-include=*',
-    '-C', partial, '-xpf', tarball,
-  ]);
-  await rename(partial, dir);
+/**
+ * Where `tarball` is extracted: beside it, named after it and after the tarball file itself (size
+ * and mtime), so a rebuilt tarball gets a new directory and never changes one that overlays use.
+ */
+export async function rootfsDirPath(tarball: string): Promise<string> {
+  const { size, mtimeMs } = await stat(tarball);
+  const version = createHash('sha256').update(`${size} ${Math.trunc(mtimeMs)}`).digest('hex').slice(0, 8);
+  return `${tarball.replace(/\.tar\.zst$/, '')}.${version}`;
+}
+
+/** Directories that are the lower dir of a mounted overlay (from /proc/self/mountinfo). */
+async function overlayLowerDirs(): Promise<Set<string>> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  const lowers = new Set<string>();
+  for (const m of info.matchAll(/[ ,]lowerdir=([^ ,]+)/g)) {
+    for (const dir of (m[1] ?? '').split(':')) lowers.add(dir.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return lowers;
+}
+
+/**
+ * The shared lower dir: the tarball extracted once (~2 s), then reused by every `lab up`. Made in a
+ * temp dir and renamed into place, so it is complete or absent, and two `lab up`s that race both
+ * end up with the one that won. Older extractions of the same tarball name that no overlay uses
+ * any more are removed. Nothing writes to it: each host's changes go to its overlay's upper dir.
+ */
+export async function ensureRootfsDir(tarball: string, onProgress: (m: string) => void): Promise<string> {
+  const dir = await rootfsDirPath(tarball);
+  if (existsSync(dir)) return dir;
+  onProgress('extracting the root filesystem (once per tarball)');
+  const cache = dirname(tarball);
+  const partial = await mkdtemp(join(cache, '.extract-'));
+  try {
+    await execa('tar', [
+      '--use-compress-program=zstd -d -T0', '--numeric-owner', '--xattrs', '--xattrs-include=*',
+      '-C', partial, '-xpf', tarball,
+    ]);
+    await rename(partial, dir).catch((error: NodeJS.ErrnoException) => {
+      // Another `lab up` renamed its copy into place first: use that one.
+      if (!(['ENOTEMPTY', 'EEXIST'].includes(error.code ?? '') && existsSync(dir))) throw error;
+    });
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+  const inUse = await overlayLowerDirs();
+  const stem = `${basename(tarball.replace(/\.tar\.zst$/, ''))}.`;
+  for (const entry of await readdir(cache)) {
+    const old = join(cache, entry);
+    if (entry.startsWith(stem) && old !== dir && !entry.endsWith('.tar.zst') && !inUse.has(old)) {
+      await rm(old, { recursive: true, force: true });
+    }
+  }
+  return dir;
+}
+
+/** A lab's login user name, checked before `lab up` makes anything. */
+export function validateLoginUser(user: string): void {
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user) || user === 'root') {
+    throw new LabError(`invalid lab user "${user}": use a lower-case Unix user name other than root`);
+  }
 }
 
 /** The login user of a fresh box: in group sudo, password sudo, no key. */
 export async function addLoginUser(root: string, user: string, password: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user) || user === 'root') {
-    throw new LabError(`invalid lab user "${user}": use a lower-case Unix user name other than root`);
-  }
+  validateLoginUser(user);
   await execa('useradd', ['--root', root, '--create-home', '--shell', '/bin/bash', '--groups', 'sudo', user]);
   await execa('chpasswd', ['--root', root], { input: `${user}:${password}\n` });
 }

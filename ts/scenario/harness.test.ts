@@ -1,5 +1,6 @@
 // The scenario harness itself, on fixture scenarios against a real lab: a good scenario passes
-// every step, a non-idempotent one and one that breaks in check mode are caught.
+// every step, a non-idempotent one and one that breaks in check mode are caught, and a scenario
+// that runs after others on the same lab finds none of what they wrote.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { openDb, type Db } from '../db/index.js';
 import { listScenarios, runScenarios, type ScenarioResult } from './harness.js';
 
 const isRoot = process.getuid?.() === 0;
+const LAB = testLabName('hns');
 
 function scenario(root: string, name: string, tasks: string, verify?: string): void {
   const dir = path.join(root, name);
@@ -38,8 +40,14 @@ describe.skipIf(!isRoot)('scenario harness', () => {
       'breaks-check',
       '    - name: Probe a file nobody makes, even in check mode\n      ansible.builtin.command: cat /etc/mko-missing\n      changed_when: false\n      check_mode: false\n',
     );
+    // Runs after "good" (scenarios of one size share a lab, in name order): its file must be gone.
+    scenario(
+      root,
+      'starts-fresh',
+      '    - name: Find nothing an earlier scenario wrote\n      ansible.builtin.command: test ! -e /etc/mko-good\n      changed_when: false\n',
+    );
     db = openDb(path.join(dir, 'mko.db'));
-    results = await runScenarios(listScenarios(root), { db, dbPath: path.join(dir, 'mko.db'), dataDir: dir, labName: testLabName('hns') });
+    results = await runScenarios(listScenarios(root), { db, dbPath: path.join(dir, 'mko.db'), dataDir: dir, labName: LAB });
   }, 600_000);
 
   afterAll(() => {
@@ -56,13 +64,21 @@ describe.skipIf(!isRoot)('scenario harness', () => {
   it('fails a scenario whose second converge changes something', () => {
     const bad = results.find((r) => r.name === 'not-idempotent');
     expect(bad?.steps.idempotence).toBe('failed');
-    expect(bad?.error).toMatch(/idempotence: second converge changed things: hns-n1 changed=1/);
+    expect(bad?.error).toMatch(new RegExp(`idempotence: second converge changed things: ${LAB}-n1 changed=1`));
   });
 
   it('fails a scenario that breaks in check mode', () => {
     const bad = results.find((r) => r.name === 'breaks-check');
     expect(bad?.steps.check).toBe('failed');
     expect(bad?.steps.converge).toBe('not run');
+  });
+
+  it('starts each scenario on the lab as it was after onboarding, although scenarios share it', () => {
+    const good = results.find((r) => r.name === 'good');
+    const fresh = results.find((r) => r.name === 'starts-fresh');
+    expect(Math.min(...(fresh?.operations ?? []))).toBeGreaterThan(Math.max(...(good?.operations ?? [])));
+    expect(fresh?.error).toBeUndefined();
+    expect(fresh?.steps.converge).toBe('passed');
   });
 
   it('records every step as an operation and removes the lab afterwards', () => {

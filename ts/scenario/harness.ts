@@ -1,12 +1,14 @@
 // Runs molecule/<scenario>/ the way Molecule's default test sequence does (syntax, check,
 // converge, idempotence, verify), against a fresh lab, with mko's own runner and inventory.
+// "Fresh" is the state `mko lab up` leaves: scenarios with the same number of hosts share one lab,
+// whose hosts are reset to their disks right after onboarding (and rebooted) before each of them.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { labDown, labUp } from '../lab/index.js';
+import { labDown, labReset, labSnapshot, labUp } from '../lab/index.js';
 import { registerLab, unregisterLab } from '../lab/register.js';
 import { runPlaybook, type PlaybookResult } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
@@ -76,17 +78,46 @@ export interface HarnessOptions {
   keepLab?: boolean;
 }
 
+const labOptions = (options: HarnessOptions) => ({
+  name: options.labName,
+  stateDir: path.join(options.dataDir, 'lab', options.labName),
+  onProgress: options.onProgress ?? (() => {}),
+});
+
 /** Bring up a fresh lab of `hosts` hosts, registered and onboarded like real machines. */
 async function freshLab(options: HarnessOptions, hosts: number): Promise<void> {
-  const stateDir = path.join(options.dataDir, 'lab', options.labName);
-  const progress = options.onProgress ?? (() => {});
-  await labDown({ name: options.labName, stateDir, onProgress: progress });
+  const o = labOptions(options);
+  await labDown(o);
   unregisterLab(options.db, options.dataDir, options.labName);
-  const info = await labUp({ name: options.labName, stateDir, nodes: hosts, onProgress: progress });
-  const nodes = await registerLab({ db: options.db, dataDir: options.dataDir, stateDir, info, onProgress: progress });
+  const info = await labUp({ ...o, nodes: hosts });
+  const nodes = await registerLab({ db: options.db, dataDir: options.dataDir, stateDir: o.stateDir, info, onProgress: o.onProgress });
   const ssh = await testSsh(options.db, nodes.map((n) => n.hostname), { dbPath: options.dbPath, dataDir: options.dataDir });
   const bad = ssh.results.find((r) => !r.ok);
   if (bad) throw new UserError(`lab node ${bad.node.hostname} is not reachable for scenarios: ${bad.summary}`);
+}
+
+/**
+ * The lab every scenario starts on, in the state freshLab leaves: made the first time a number of
+ * hosts is asked for (and snapshotted), reset to that snapshot when the same number comes again.
+ */
+export class ScenarioLab {
+  private hosts: number | null = null;
+  constructor(private readonly options: HarnessOptions) {}
+
+  async ready(hosts: number): Promise<void> {
+    const o = labOptions(this.options);
+    const reuse = this.hosts === hosts;
+    this.hosts = null; // until it is ready: after a failure the next scenario gets a new lab
+    if (reuse) {
+      o.onProgress(`resetting lab "${o.name}" to its hosts' disks right after onboarding`);
+      await labReset(o);
+      this.hosts = hosts;
+      return;
+    }
+    await freshLab(this.options, hosts);
+    await labSnapshot(o);
+    this.hosts = hosts;
+  }
 }
 
 export async function tearDownLab(options: HarnessOptions): Promise<void> {
@@ -101,7 +132,7 @@ function changedHosts(result: PlaybookResult): string[] {
 }
 
 /** One scenario: every step in order; the first failure stops it. */
-export async function runScenario(scenario: Scenario, options: HarnessOptions): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, options: HarnessOptions, lab = new ScenarioLab(options)): Promise<ScenarioResult> {
   const started = Date.now();
   const steps = Object.fromEntries(SCENARIO_STEPS.map((s) => [s, 'not run'])) as Record<ScenarioStep, StepOutcome>;
   const operations: number[] = [];
@@ -143,7 +174,7 @@ export async function runScenario(scenario: Scenario, options: HarnessOptions): 
     if (syntax.status !== 'succeeded') return fail('syntax', syntax.exitMeaning);
     steps.syntax = 'passed';
 
-    await freshLab(options, scenario.hosts);
+    await lab.ready(scenario.hosts);
     const prepare = path.join(scenario.dir, 'prepare.yml');
     if (existsSync(prepare)) {
       const prepared = await play('prepare', prepare);
@@ -182,15 +213,17 @@ export async function runScenario(scenario: Scenario, options: HarnessOptions): 
   }
 }
 
+/** The scenarios, those with the same number of hosts one after the other (on one lab); results in the order given. */
 export async function runScenarios(scenarios: Scenario[], options: HarnessOptions): Promise<ScenarioResult[]> {
-  const results: ScenarioResult[] = [];
+  const results = new Map<Scenario, ScenarioResult>();
+  const lab = new ScenarioLab(options);
   try {
-    for (const scenario of scenarios) {
-      results.push(await runScenario(scenario, options));
+    for (const scenario of [...scenarios].sort((a, b) => a.hosts - b.hosts)) {
+      results.set(scenario, await runScenario(scenario, options, lab));
       if (options.signal?.aborted) break;
     }
   } finally {
     if (!options.keepLab) await tearDownLab(options);
   }
-  return results;
+  return scenarios.flatMap((s) => results.get(s) ?? []);
 }
