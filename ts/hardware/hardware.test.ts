@@ -314,7 +314,8 @@ describe('collect through ansible-playbook', () => {
       const listed = (await run('hardware', 'show', 'hw-local', '--history')).stdout.split('\n');
       expect(listed[0]).toMatch(/^ID\s+COLLECTED\s+STORED\s+OPERATION/);
       expect(listed).toHaveLength(3);
-      const collected = await run('hardware', 'collect', 'hw-local');
+      // --verbose: the run's full log instead of the progress line.
+      const collected = await run('hardware', 'collect', 'hw-local', '--verbose');
       expect(collected.exitCode, collected.stdout).toBe(0);
       expect(collected.stdout).toContain('PLAY RECAP');
       expect(collected.stdout).toMatch(/^HOST\s+STATUS\s+CPU\s+MEMORY\s+DISKS\s+MAC FILLED$/m);

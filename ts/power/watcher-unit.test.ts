@@ -25,7 +25,7 @@ const REMOTE_ROOT = '/opt/mko';
 const REMOTE_MKO = `${REMOTE_ROOT}/bin/mko`;
 const REMOTE_DB = '/var/lib/mko/mko.db';
 const PLAYBOOK = path.join(projectRoot, 'playbooks', 'watcher.yml');
-const HANDLER_RAN = /RUNNING HANDLER \[Restart mko-ups-monitor\] \*+\nchanged: /;
+const HANDLER_RAN = /RUNNING HANDLER \[(watcher : )?Restart mko-ups-monitor\] \*+\nchanged: /;
 
 interface LabJson {
   adminKey: string;

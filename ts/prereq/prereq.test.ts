@@ -189,7 +189,8 @@ describe('CLI', () => {
     expect(result.passed).toBe(!hardFailure);
     expect(json.exitCode).toBe(hardFailure ? 2 : 0);
 
-    const text = await run('system', 'check-prerequisites', 'here');
+    // --verbose: the run's log on stdout before the table (without it, a progress line on stderr).
+    const text = await run('system', 'check-prerequisites', 'here', '--verbose');
     expect(text.exitCode).toBe(json.exitCode);
     expect(text.stdout).toContain('PLAY RECAP');
     const lines = text.stdout.split('\n');

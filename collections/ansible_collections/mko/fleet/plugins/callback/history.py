@@ -607,7 +607,9 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result):
         status = 'changed' if result._result.get('changed') else 'ok'
         if not (result._task.loop and 'results' in result._result):
-            self._status_line(status, result)  # else each item had its own line
+            # A debug task is there to say something: its msg is part of the log, as on screen.
+            says = result._task.action in ('debug', 'ansible.builtin.debug', 'ansible.legacy.debug')
+            self._status_line(status, result, with_message=says)  # else each item had its own line
         self._host_result(result, status)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
