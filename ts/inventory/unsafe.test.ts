@@ -157,7 +157,7 @@ describe.skipIf(!isRoot)('stored templates reach Ansible verbatim and run nothin
     sql("UPDATE upses SET port = ? WHERE name = 'u1'", payload('port'));
     // The nut role reads nut_port in its first checks, then renders ups.conf (shown by --diff).
     // This host has no systemd, so the run fails later, at the first service handler.
-    const setup = await run('ups', 'setup', 'u1', '--check');
+    const setup = await run('ups', 'setup', 'u1', '--check', '--verbose');
     expect(setup.all).toContain('TASK [nut : Write ups.conf]');
     expect(setup.all).toContain(`+  port = "${payload('port')}"`);
     expect(setup.all).toContain(`+  desc = "${payload('description')}"`);

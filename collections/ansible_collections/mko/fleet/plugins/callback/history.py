@@ -604,6 +604,20 @@ class CallbackModule(CallbackBase):
         hosts = ', '.join(h.name for h in included_file._hosts)
         self._log('included: %s for %s' % (self._relative(included_file._filename), hosts))
 
+    def v2_on_file_diff(self, result):
+        # As the default callback shows it (--diff): what a changed task changed in a file. Tasks
+        # that handle secrets are no_log, and their results (diffs too) are never stored.
+        if _is_censored(result):
+            return
+        if result._task.loop and 'results' in result._result:
+            diffs = [r.get('diff') for r in result._result['results'] if r.get('diff') and r.get('changed', False) and not r.get('_ansible_no_log')]
+        else:
+            diffs = [result._result.get('diff')] if result._result.get('diff') and result._result.get('changed', False) else []
+        for diff in diffs:
+            text = self._get_diff(diff)
+            if text.strip():
+                self._log(text.rstrip('\n'))
+
     def v2_runner_on_ok(self, result):
         status = 'changed' if result._result.get('changed') else 'ok'
         if not (result._task.loop and 'results' in result._result):
