@@ -71,7 +71,7 @@ describe.skipIf(!isRoot)('cluster lifecycle commands on the lab', () => {
       ['1.33/stable', 'microk8s_channel=1.33/stable is more than one minor ahead: upgrade to 1.32/stable first'],
       ['1.30/stable', 'microk8s_channel=1.30/stable is a downgrade: MicroK8s cannot be downgraded, give 1.31/stable or 1.32/stable'],
     ] as const) {
-      const refused = await run('cluster', 'upgrade', LAB, '--channel', channel);
+      const refused = await run('cluster', 'upgrade', LAB, '--channel', channel, '--verbose');
       expect(refused.exitCode, refused.all).toBe(2);
       expect(refused.stdout).toContain(says);
       expect(refused.stdout).not.toContain('Drain the node');
@@ -98,13 +98,13 @@ describe.skipIf(!isRoot)('cluster lifecycle commands on the lab', () => {
 
   it('resets a node only when confirmed and HA allows it, and a second reset changes nothing', async () => {
     expect((await run('node', 'reset', `${LAB}-n3`)).exitCode).toBe(1); // no terminal, no --yes
-    const guarded = await run('node', 'reset', `${LAB}-n3`, '--yes');
+    const guarded = await run('node', 'reset', `${LAB}-n3`, '--yes', '--verbose');
     expect(guarded.exitCode).toBe(2);
     expect(guarded.stdout).toContain('only 2 member(s) would remain');
     expect((await status()).find((s) => s.hostname === `${LAB}-n3`)?.haRole).toBe('voter');
     const reset = await run('node', 'reset', `${LAB}-n3`, '--yes', '--force');
     expect(reset.exitCode, reset.all).toBe(0);
-    const again = await run('node', 'reset', `${LAB}-n3`, '--yes', '--force');
+    const again = await run('node', 'reset', `${LAB}-n3`, '--yes', '--force', '--verbose');
     expect(again.exitCode, again.all).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`${LAB}-n3\\s+: ok=\\d+\\s+changed=0 `));
     expect((await status()).find((s) => s.hostname === `${LAB}-n3`)?.installed).toBe(false);

@@ -40,7 +40,7 @@ describe.skipIf(!isRoot)('roles on a two-host lab', () => {
 
   it('a join that fails once is tried again and succeeds; a second setup changes nothing', async () => {
     await onHost(`${LAB}-n2`, `mkdir -p ${path.dirname(FAIL_FILE)} && echo 1 > ${FAIL_FILE}`);
-    const setup = await run('cluster', 'setup', LAB);
+    const setup = await run('cluster', 'setup', LAB, '--verbose');
     expect(setup.exitCode, setup.all).toBe(0);
     // Ansible's own retry line: one failed attempt, three left.
     expect(setup.stdout).toMatch(new RegExp(`FAILED - RETRYING: \\[[^\\]]*\\]: Join the cluster from ${LAB}-n2 \\(3 retries left\\)`));
@@ -51,7 +51,7 @@ describe.skipIf(!isRoot)('roles on a two-host lab', () => {
     const nodes = (JSON.parse(status.stdout) as { nodes: { hostname: string; ready: boolean | null; haRole: string | null }[] }).nodes;
     expect(nodes.find((n) => n.hostname === `${LAB}-n2`)).toMatchObject({ ready: true, haRole: 'worker' });
 
-    const again = await run('cluster', 'setup', LAB);
+    const again = await run('cluster', 'setup', LAB, '--verbose');
     expect(again.exitCode, again.all).toBe(0);
     expect(again.stdout).toMatch(/changed=0/);
     expect(again.stdout).not.toMatch(/changed=[1-9]/);
