@@ -1,30 +1,23 @@
 // The REST API in-process (Hono's app.request) against a real SQLite file, real key generation and
 // the real secrets store: auth, scopes, CSRF, validation errors, and no secret in any response.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import { addUps, createRule } from '../power/index.js';
 import { addProxmoxHost } from '../proxmox/index.js';
+import { json, webFixture, type WebFixture } from '../test-support/web.js';
 import { apiRoutes } from './api/index.js';
-import { API_PREFIX, createApp } from './app.js';
+import { API_PREFIX } from './app.js';
 import { createToken, revokeToken } from './tokens.js';
 
 const UPS_PASSWORD = 'upsSecret-4711';
 const PROXMOX_SECRET = '0d1e2f3a-4b5c-4d6e-8f70-123456789abc';
 
+let web: WebFixture;
 let dir: string;
 let db: Db;
-let app: ReturnType<typeof createApp>;
-const tokens: Record<'read' | 'operate' | 'admin', string> = { read: '', operate: '', admin: '' };
-
-function call(method: string, url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  return Promise.resolve(app.request(`${API_PREFIX}${url}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) }));
-}
+let app: WebFixture['app'];
+let tokens: WebFixture['tokens'];
+const call = (...args: Parameters<WebFixture['call']>): Promise<Response> => web.call(...args);
 
 /** What a stream sends within `ms`, then the stream is closed. */
 async function firstChunks(response: Response, ms: number): Promise<string> {
@@ -42,19 +35,12 @@ async function firstChunks(response: Response, ms: number): Promise<string> {
   return text;
 }
 
-const json = async (response: Response): Promise<Record<string, unknown>> => (await response.json()) as Record<string, unknown>;
-
 beforeAll(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mko-web-'));
-  db = openDb(path.join(dir, 'mko.db'));
-  app = createApp({ db, dbPath: path.join(dir, 'mko.db'), dataDir: dir });
-  for (const scope of ['read', 'operate', 'admin'] as const) tokens[scope] = createToken(db, { name: `t-${scope}`, scope }).secret;
+  web = webFixture();
+  ({ dir, db, app, tokens } = web);
 });
 
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => web.close());
 
 describe('authentication', () => {
   it('answers 401 with a JSON error on every route without a token, and with a wrong or revoked one', async () => {
