@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
+import type { RunRegistry } from './runs.js';
 
 /** How often a stream looks at the database: a line written reaches the browser within about this. */
 export const LIVE_POLL_MS = 100;
@@ -20,9 +21,10 @@ interface OperationTail {
 
 /**
  * An operation's log from `Last-Event-ID` (a character offset) on, as `log` events whose id is the
- * offset after them, then one `end` event when the operation has finished. Reconnecting resumes.
+ * offset after them, then one `end` event when the operation has finished (for a run of this
+ * server: when the action around the playbook has finished too). Reconnecting resumes.
  */
-export function operationStream(c: Context, db: Db, id: number): Response {
+export function operationStream(c: Context, db: Db, id: number, runs?: RunRegistry): Response {
   if (!db.prepare('SELECT 1 FROM operations WHERE id = ?').get(id)) throw new UserError(`no operation ${id}: see mko operation list`);
   const resume = Number(c.req.header('last-event-id') ?? c.req.query('from') ?? 0);
   const read = db.prepare('SELECT status, exit_code, exit_meaning, substr(log, @from + 1) AS more, length(log) AS len FROM operations WHERE id = @id');
@@ -38,6 +40,11 @@ export function operationStream(c: Context, db: Db, id: number): Response {
         quiet = 0;
       }
       if (row.status !== 'running') {
+        // The action goes on after its playbook (it records what follows): end when it has, with what it wrote.
+        if (runs?.runs(id)) {
+          await runs.settled(id);
+          continue;
+        }
         await stream.writeSSE({ event: 'end', id: String(offset), data: JSON.stringify({ status: row.status, exitCode: row.exit_code, exitMeaning: row.exit_meaning }) });
         return;
       }

@@ -4,16 +4,37 @@ import { startInBackground } from '../ops/index.js';
 
 export class RunRegistry {
   private readonly running = new Map<number, AbortController>();
+  private readonly pending = new Map<number, Promise<void>>();
 
   /** Start `work`; resolves with its operation id once recorded (errors before that reject). */
   async start(work: (signal: AbortSignal) => Promise<unknown>): Promise<number> {
     const controller = new AbortController();
     const started = await startInBackground(() => work(controller.signal));
     this.running.set(started.operationId, controller);
-    started.done
-      .catch((error: unknown) => process.stderr.write(`mko web: operation ${started.operationId} ended with an error: ${(error as Error).message}\n`))
-      .finally(() => this.running.delete(started.operationId));
+    const settled = started.done
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        process.stderr.write(`mko web: operation ${started.operationId} ended with an error: ${(error as Error).message}\n`);
+      })
+      .finally(() => {
+        this.running.delete(started.operationId);
+        this.pending.delete(started.operationId);
+      });
+    this.pending.set(started.operationId, settled);
     return started.operationId;
+  }
+
+  /**
+   * Resolves when this server's run of the operation has done all its work: the playbook's end is
+   * recorded before the domain function records what follows from it (a key verified, a report
+   * stored). Resolves at once for an operation this server does not run (see runs()).
+   */
+  runs(operationId: number): boolean {
+    return this.pending.has(operationId);
+  }
+
+  async settled(operationId: number): Promise<void> {
+    await this.pending.get(operationId);
   }
 
   /** Cancel a run of this server; false when it runs elsewhere (or no longer). */

@@ -43,6 +43,6 @@ export function operationRoutes(routes: ApiRoutes): void {
   );
   routes.add(
     { method: 'get', path: '/operations/:operation/events', scope: 'read', tag: 'operations', stream: true, summary: 'The operation\'s log as Server-Sent Events (log, then end); resumes from Last-Event-ID' },
-    (c, { db }) => operationStream(c, db, operationId(param(c, 'operation'))),
+    (c, { db, runs }) => operationStream(c, db, operationId(param(c, 'operation')), runs),
   );
 }
