@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { openDb, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
-import { markInterrupted, observeRuns, RETRY_OF_ENV, setInvocation, sweepRunDir } from '../ops/index.js';
+import { CANCEL_REQUEST, markInterrupted, observeRuns, RETRY_OF_ENV, setInvocation, sweepRunDir } from '../ops/index.js';
 import { dataDirFor, resolveDbPath } from '../paths.js';
 import { terminalText } from './output.js';
 import { showOperation, stderrProgress } from './progress.js';
@@ -36,8 +36,8 @@ export function existingDbPath(argv: GlobalArgs, creates = false): string {
 }
 
 // Commands whose runs cannot be re-run by running the command again: the watcher runs rules'
-// actions for as long as it lives.
-const NOT_RETRYABLE = new Set(['ups monitor start']);
+// actions for as long as it lives; mko web runs API actions, each recorded with its own command.
+const NOT_RETRYABLE = new Set(['ups monitor start', 'web']);
 // Options that may carry a secret on the command line (proxmox add --token-secret, ups add
 // --password); `-` reads it from stdin, which a retry cannot give again either.
 const SECRET_OPTION = /^--?[a-z-]*(secret|password|token)[a-z-]*(=|$)/i;
@@ -109,6 +109,14 @@ export function interruptSignal(): AbortSignal {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // mko operation cancel from another shell: this whole command stops (exit 143, as SIGTERM),
+    // not only the run it asked about, so that no later step of the command starts.
+    process.on('SIGUSR2', () => {
+      if (stoppedBy) return;
+      stoppedBy = 'SIGTERM';
+      process.stderr.write('\nmko: cancelled by mko operation cancel, stopping\n');
+      controller.abort(CANCEL_REQUEST);
+    });
   }
   return stop.signal;
 }

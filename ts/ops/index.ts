@@ -1,12 +1,12 @@
 export * from './operations.js';
 export { exitMeaning } from './exit-meaning.js';
-export { runPlaybook, observeRuns, type PlaybookRun, type PlaybookResult, type RunObserver } from './runner.js';
+export { runPlaybook, observeRuns, serveCancelRequests, type PlaybookRun, type PlaybookResult, type RunObserver } from './runner.js';
 export { listEvents, type OperationEvent, type EventType } from './events.js';
 export { followOperation, START, type FollowCursor, type FollowItem } from './follow.js';
-export { setInvocation, currentInvocation, RETRY_OF_ENV, type Invocation } from './invocation.js';
+export { setInvocation, withInvocation, currentInvocation, RETRY_OF_ENV, type Invocation } from './invocation.js';
 export { makeRunDir, readReportFile, runDirFor, sweepRunDir } from './run-dir.js';
 export { ownStart, processStart } from './process-identity.js';
-export { cancelOperation, CANCEL_MEANING, type CancelResult } from './cancel.js';
-export { planRetry, latestRetry, lastOperationId, type RetryPlan } from './retry.js';
+export { cancelOperation, CANCEL_MEANING, CANCEL_REQUEST, cancelRequested, type CancelResult } from './cancel.js';
+export { planRetry, latestRetry, lastOperationId, runRetry, type RetryPlan, type RetryRun, type RetryOptions } from './retry.js';
 export { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type ServiceInfo } from './pid-file.js';
 export { startInBackground, type Started } from './background.js';

@@ -9,6 +9,7 @@ import { followOperation } from './follow.js';
 import { appendLog, finishOperation, getOperation, isAlive, recordChild, startOperation, type HostFailure, type HostRecap, type OperationStatus } from './operations.js';
 import { exitMeaning } from './exit-meaning.js';
 import { groupHasLiveMember } from './process-identity.js';
+import { CANCEL_MEANING, CANCEL_REQUEST, cancelRequested } from './cancel.js';
 import { makeRunDir } from './run-dir.js';
 
 export interface PlaybookRun {
@@ -78,8 +79,22 @@ const GROUP_END_MS = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function cancelMeaning(reason: unknown): string {
-  if (typeof reason === 'string' && reason.startsWith('SIG') && reason !== 'SIGINT') return `cancelled: mko was stopped (${reason})`;
-  return 'cancelled by the user (Ctrl-C)';
+  if (reason === CANCEL_REQUEST) return CANCEL_MEANING;
+  if (typeof reason !== 'string' || reason === 'SIGINT') return 'cancelled by the user (Ctrl-C)';
+  // Another signal stopped mko; any other reason is said as given (mko web: "cancelled through the API").
+  return reason.startsWith('SIG') ? `cancelled: mko was stopped (${reason})` : reason;
+}
+
+/** The runs this process records, by operation id: what a cancel request (SIGUSR2) may stop. */
+const activeRuns = new Map<number, { db: Db; cancel: (reason: unknown) => void }>();
+
+/**
+ * `mko operation cancel` of one of this process's runs: stop the runs asked for, and only those.
+ * A long-lived process (mko web, the UPS watcher) goes on; a one-shot command installs its own
+ * handler first and stops as a whole (ts/cli/context.ts).
+ */
+export function serveCancelRequests(): void {
+  for (const [id, run] of activeRuns) if (cancelRequested(run.db, id)) run.cancel(CANCEL_REQUEST);
 }
 
 /**
@@ -128,6 +143,8 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
   const streamed = run.onOutput ? streamLog(db, operationId, run.onOutput, streaming.signal) : Promise.resolve();
   let tail = '';
   let cancelled = false;
+  let cancelReason: unknown;
+  if (process.listenerCount('SIGUSR2') === 0) process.on('SIGUSR2', serveCancelRequests);
 
   try {
     const child = execa(process.execPath, [runGuard, 'ansible-playbook', ...args], {
@@ -163,15 +180,21 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
       }
     };
     const escalation: NodeJS.Timeout[] = [];
-    const cancel = (): void => {
+    const cancel = (reason: unknown): void => {
+      if (cancelled) return;
       cancelled = true;
+      cancelReason = reason;
       // SIGINT first: ansible-playbook stops its workers and prints what it did.
       stopGroup('SIGINT');
       escalation.push(setTimeout(() => stopGroup('SIGTERM'), CANCEL_GRACE_MS));
       escalation.push(setTimeout(() => stopGroup('SIGKILL'), 2 * CANCEL_GRACE_MS));
     };
-    if (run.signal?.aborted) cancel();
-    run.signal?.addEventListener('abort', cancel, { once: true });
+    const onAbort = (): void => cancel(run.signal?.reason);
+    if (run.signal?.aborted) onAbort();
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+    activeRuns.set(operationId, { db, cancel });
+    // A request that came before the run could be stopped.
+    if (cancelRequested(db, operationId)) cancel(CANCEL_REQUEST);
     child.all?.setEncoding('utf8');
     child.all?.on('data', (chunk: string) => {
       tail = (tail + chunk).slice(-TAIL_CHARS);
@@ -186,14 +209,14 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
       // SIGKILL is delivered at once but takes effect a moment later: return when they are gone.
       for (let waited = 0; groupHasLiveMember(child.pid) && waited < GROUP_END_MS; waited += 20) await sleep(20);
     }
-    run.signal?.removeEventListener('abort', cancel);
+    run.signal?.removeEventListener('abort', onAbort);
     if (result.exitCode === 127 && tail.includes('mko-run-guard: cannot run ansible-playbook')) {
       throw new UserError('ansible-playbook is not installed: install it with `apt install ansible` (ansible-core 2.14 or later)');
     }
     const exitCode = result.exitCode ?? null;
     const recorded = getOperation(db, operationId);
     if (cancelled) {
-      finishOperation(db, operationId, { status: 'cancelled', exitCode, exitMeaning: cancelMeaning(run.signal?.reason) });
+      finishOperation(db, operationId, { status: 'cancelled', exitCode, exitMeaning: cancelMeaning(cancelReason) });
     } else if (recorded.status === 'running') {
       // Ended before its recap: the callback recorded what it saw, the exit code says the rest.
       const early = recorded.log === '' ? earlyError(tail, secrets) : '';
@@ -209,6 +232,7 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
     finishOperation(db, operationId, { status: 'failed', exitCode: null, exitMeaning: `could not run ansible-playbook: ${(error as Error).message}` });
     throw error;
   } finally {
+    activeRuns.delete(operationId);
     streaming.abort();
     await Promise.allSettled([streamed, ...watchers]);
     rmSync(tempDir, { recursive: true, force: true });

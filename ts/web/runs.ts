@@ -1,15 +1,20 @@
 // The long actions this server runs: started in the background (the API answers 202 with the
-// operation id), each with its own AbortController so that a cancel stops it in-process.
-import { startInBackground } from '../ops/index.js';
+// operation id), each with its own AbortController so that a cancel stops it in-process, and
+// recorded with the mko command line that does the same (what mko operation retry runs).
+import type { Db } from '../db/index.js';
+import { CANCEL_REQUEST, cancelRequested, serveCancelRequests, startInBackground, withInvocation } from '../ops/index.js';
 
 export class RunRegistry {
   private readonly running = new Map<number, AbortController>();
   private readonly pending = new Map<number, Promise<void>>();
 
-  /** Start `work`; resolves with its operation id once recorded (errors before that reject). */
-  async start(work: (signal: AbortSignal) => Promise<unknown>): Promise<number> {
+  /**
+   * Start `work`; resolves with its operation id once recorded (errors before that reject).
+   * command: the mko command line doing the same (without --db), null when there is none.
+   */
+  async start(work: (signal: AbortSignal) => Promise<unknown>, command: string[] | null = null): Promise<number> {
     const controller = new AbortController();
-    const started = await startInBackground(() => work(controller.signal));
+    const started = await startInBackground(() => withInvocation({ command, retryOf: null }, () => work(controller.signal)));
     this.running.set(started.operationId, controller);
     const settled = started.done
       .then(() => undefined)
@@ -43,6 +48,15 @@ export class RunRegistry {
     if (!controller) return false;
     controller.abort('cancelled through the API');
     return true;
+  }
+
+  /**
+   * mko operation cancel from a shell (SIGUSR2): an action of this server that it names stops as a
+   * whole, as a cancel through the API does; any other run of this process (the watcher's) alone.
+   */
+  serveCancelRequests(db: Db): void {
+    for (const [id, controller] of this.running) if (cancelRequested(db, id)) controller.abort(CANCEL_REQUEST);
+    serveCancelRequests();
   }
 
   /** Stop every run (the server is stopping): each is marked cancelled by its runner. */

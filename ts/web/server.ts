@@ -71,6 +71,9 @@ export async function runWeb(options: WebOptions): Promise<void> {
   const file = webPidFile(dbPath);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/`;
   const info = writePidFile(file, { dbPath, host, port: bound, url });
+  // mko operation cancel of a run this process records stops that run, never the server.
+  const onCancelRequest = (): void => runs.serveCancelRequests(db);
+  process.on('SIGUSR2', onCancelRequest);
   try {
     log(`serving ${url} (database ${dbPath})${liveTokenCount(db) === 0 ? '; no token yet: mko web token create --name <name> --scope admin' : ''}`);
     options.onListening?.(info);
@@ -79,6 +82,7 @@ export async function runWeb(options: WebOptions): Promise<void> {
     runs.cancelAll();
     for (let waited = 0; runs.size > 0 && waited < 20_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
   } finally {
+    process.off('SIGUSR2', onCancelRequest);
     // Open event streams would hold close() up for good.
     const closing = new Promise<void>((resolve) => server.close(() => resolve()));
     (server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -1,24 +1,15 @@
-import path from 'node:path';
-import { execa } from 'execa';
 import { UserError } from '../../errors.js';
 import {
   cancelOperation,
-  currentInvocation,
   getOperation,
-  lastOperationId,
-  latestRetry,
   listEvents,
   listOperations,
   OPERATION_STATUSES,
-  planRetry,
-  RETRY_OF_ENV,
-  runPlaybook,
-  setInvocation,
+  runRetry,
   type Operation,
   type OperationEvent,
   type OperationStatus,
 } from '../../ops/index.js';
-import { projectRoot } from '../../paths.js';
 import { builder, command, group } from '../command.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
 import { decimalOption, decimalPositional } from '../numbers.js';
@@ -184,39 +175,17 @@ const retry = command<Args<{ id: number }>>({
   ),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      const plan = planRetry(ctx.db, argv.id);
-      const before = lastOperationId(ctx.db);
-      const prefix = `Retry of operation ${argv.id}`;
-      if (plan.kind === 'ansible') {
-        // This retry may itself be re-run by a retry (its environment then names that one).
-        setInvocation({ ...currentInvocation(), retryOf: currentInvocation().retryOf ?? argv.id });
-        const onOutput = streamTo(false);
-        const result = await runPlaybook(ctx.db, {
-          kind: plan.operation.kind,
-          target: plan.operation.target,
-          playbook: path.resolve(projectRoot, plan.playbook),
-          argv: plan.argv,
-          cwd: plan.cwd,
-          dbPath: ctx.dbPath,
-          signal: interruptSignal(),
-          ...(onOutput ? { onOutput } : {}),
-        });
-        return reportEnd(getOperation(ctx.db, result.operationId), `${prefix}: operation ${result.operationId}`);
-      }
-      // The same mko command, in a new process, told which operation it retries. Secrets come
-      // from the store again; Ctrl-C reaches it as it reaches this process (one terminal group).
-      const again = await execa(process.execPath, [process.argv[1] ?? '', '--db', ctx.dbPath, ...plan.command, ...(argv.verbose && !plan.command.includes('--verbose') ? ['--verbose'] : [])], {
-        env: { [RETRY_OF_ENV]: String(argv.id) },
+      const onOutput = streamTo(false);
+      // A retried mko command shares this terminal: Ctrl-C reaches it as it reaches this process.
+      const { operation: made, exitCode } = await runRetry(ctx.db, argv.id, {
+        dbPath: ctx.dbPath,
         stdio: 'inherit',
-        reject: false,
+        extraArgs: argv.verbose ? ['--verbose'] : [],
+        signal: interruptSignal(),
+        ...(onOutput ? { onOutput } : {}),
       });
-      const made = latestRetry(ctx.db, argv.id, before);
-      if (!made) {
-        process.exitCode = again.exitCode ?? 1;
-        throw new UserError(`${prefix}: mko ${plan.command.join(' ')} ended (exit ${again.exitCode ?? again.signal ?? '?'}) without starting an operation`);
-      }
-      reportEnd(made, `${prefix}: operation ${made.id}`);
-      if (made.status === 'succeeded' && again.exitCode) process.exitCode = again.exitCode;
+      reportEnd(made, `Retry of operation ${argv.id}: operation ${made.id}`);
+      if (made.status === 'succeeded' && exitCode) process.exitCode = exitCode;
     }),
 });
 

@@ -17,15 +17,19 @@ function checkFlag(body: Record<string, unknown>): boolean {
   return check === true;
 }
 
+const checkArg = (check: boolean): string[] => (check ? ['--check'] : []);
+const waitArg = (wait: boolean): string[] => (wait ? ['--wait'] : []);
+
 const checkBody = { type: 'object', properties: { check: { type: 'boolean', description: 'Ansible check mode: show what would change, change nothing' } }, additionalProperties: false };
 
 export function actionRoutes(routes: ApiRoutes): void {
+  // Each action is recorded with the mko command doing the same, so mko operation retry can re-run it.
   const clusterAction = (path: string, summary: string, run: (deps: AppDeps, cluster: string, signal: AbortSignal, check: boolean) => Promise<unknown>) =>
     routes.add({ method: 'post', path: `/clusters/:cluster/${path}`, scope: 'operate', tag: 'clusters', summary, body: checkBody, accepted: true }, async (c, deps) => {
       const body = await jsonBody(c);
       const cluster = getCluster(deps.db, param(c, 'cluster')).name;
       const check = checkFlag(body);
-      return accepted(c, await deps.runs.start((signal) => run(deps, cluster, signal, check)));
+      return accepted(c, await deps.runs.start((signal) => run(deps, cluster, signal, check), ['cluster', path, cluster, ...checkArg(check)]));
     });
 
   clusterAction('setup', 'Prerequisites, /etc/hosts and MicroK8s on every node: forms the cluster', (d, cluster, signal, check) => setupCluster(d.db, cluster, runContext(d, signal, check)));
@@ -49,7 +53,7 @@ export function actionRoutes(routes: ApiRoutes): void {
       if (typeof body['channel'] !== 'string') throw new UserError('missing channel: it is required, e.g. "1.32/stable"', 1, 'channel');
       const channel = body['channel'];
       const check = checkFlag(body);
-      return accepted(c, await deps.runs.start((signal) => upgradeCluster(deps.db, cluster, channel, runContext(deps, signal, check))));
+      return accepted(c, await deps.runs.start((signal) => upgradeCluster(deps.db, cluster, channel, runContext(deps, signal, check)), ['cluster', 'upgrade', cluster, '--channel', channel, ...checkArg(check)]));
     },
   );
 
@@ -80,6 +84,7 @@ export function actionRoutes(routes: ApiRoutes): void {
         c,
         await deps.runs.start((signal) =>
           shutdownCluster(deps.db, cluster.name, { ...runContext(deps, signal, check), mode, ...(drain !== undefined ? { drainTimeoutSeconds: drain as number } : {}) }),
+          ['cluster', 'shutdown', cluster.name, `--${mode}`, ...(drain !== undefined ? ['--drain-timeout', String(drain)] : []), ...(check ? ['--check'] : ['--yes'])],
         ),
       );
     },
@@ -111,17 +116,17 @@ export function actionRoutes(routes: ApiRoutes): void {
   routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM) and wait for SSH', body: wakeBody, accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node')).hostname;
     const wait = waitFlag(await jsonBody(c));
-    return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal })));
+    return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal }), ['wol', 'wake-node', node, ...waitArg(wait)]));
   });
   routes.add({ method: 'post', path: '/clusters/:cluster/wake', scope: 'operate', tag: 'wol', summary: 'Wake every node of the cluster, control planes first', body: wakeBody, accepted: true }, async (c, deps) => {
     const cluster = getCluster(deps.db, param(c, 'cluster')).name;
     const wait = waitFlag(await jsonBody(c));
-    return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal })));
+    return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal }), ['wol', 'wake-cluster', cluster, ...waitArg(wait)]));
   });
 
   routes.add({ method: 'post', path: '/nodes/:node/test-ssh', scope: 'operate', tag: 'nodes', summary: 'Log in with the node\'s key and check passwordless sudo', accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node'));
-    return accepted(c, await deps.runs.start((signal) => testSsh(deps.db, [node.hostname], { dbPath: deps.dbPath, dataDir: deps.dataDir, signal })));
+    return accepted(c, await deps.runs.start((signal) => testSsh(deps.db, [node.hostname], { dbPath: deps.dbPath, dataDir: deps.dataDir, signal }), ['node', 'test-ssh', node.hostname]));
   });
 
   routes.add(

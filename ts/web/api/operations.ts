@@ -1,8 +1,8 @@
 // Operations: the history of every playbook run, mko's and plain ansible-playbook's alike.
 import { UserError } from '../../errors.js';
-import { cancelOperation, getOperation, listOperations, OPERATION_STATUSES, type OperationStatus } from '../../ops/index.js';
+import { cancelOperation, getOperation, listOperations, OPERATION_STATUSES, planRetry, runRetry, type OperationStatus } from '../../ops/index.js';
 import { feedStream, operationStream } from '../live.js';
-import { param, queryLimit, type ApiRoutes } from '../route.js';
+import { accepted, param, queryLimit, type ApiRoutes } from '../route.js';
 
 function operationId(ref: string): number {
   if (!/^\d{1,15}$/.test(ref)) throw new UserError(`invalid operation id ${JSON.stringify(ref)}: must be a number (see GET /api/v1/operations)`, 1, 'operation');
@@ -35,6 +35,29 @@ export function operationRoutes(routes: ApiRoutes): void {
       }
       await cancelOperation(db, id);
       return c.json({ operation: getOperation(db, id) });
+    },
+  );
+  routes.add(
+    {
+      method: 'post',
+      path: '/operations/:operation/retry',
+      scope: 'operate',
+      tag: 'operations',
+      summary: 'Run a failed, cancelled or interrupted operation again (same target and arguments, secrets read from the store again), as a new operation linked to it',
+      accepted: true,
+    },
+    async (c, { db, dbPath, runs }) => {
+      const id = operationId(param(c, 'operation'));
+      // Refusals (still running, succeeded, secrets on its command line) answer at once.
+      if (planRetry(db, id).kind === 'ansible') {
+        // A plain ansible-playbook run again: this server's action (cancelled with it, stopped with it).
+        return accepted(c, await runs.start((signal) => runRetry(db, id, { dbPath, signal })));
+      }
+      // An mko command runs again as a new mko process that records it (mko operation cancel stops it).
+      const started = await new Promise<number>((resolve, reject) => {
+        runRetry(db, id, { dbPath, onStart: resolve }).then((retry) => resolve(retry.operation.id), reject);
+      });
+      return accepted(c, started);
     },
   );
   routes.add(
