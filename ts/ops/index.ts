@@ -1,6 +1,6 @@
 export * from './operations.js';
 export { exitMeaning } from './exit-meaning.js';
-export { runPlaybook, observeRuns, serveCancelRequests, type PlaybookRun, type PlaybookResult, type RunObserver } from './runner.js';
+export { runPlaybook, observeRuns, type PlaybookRun, type PlaybookResult, type RunObserver } from './runner.js';
 export { listEvents, type OperationEvent, type EventType } from './events.js';
 export { followOperation, START, type FollowCursor, type FollowItem } from './follow.js';
 export { setInvocation, withInvocation, currentInvocation, RETRY_OF_ENV, type Invocation } from './invocation.js';

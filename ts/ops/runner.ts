@@ -90,12 +90,15 @@ const activeRuns = new Map<number, { db: Db; cancel: (reason: unknown) => void }
 
 /**
  * `mko operation cancel` of one of this process's runs: stop the runs asked for, and only those.
- * A long-lived process (mko web, the UPS watcher) goes on; a one-shot command installs its own
- * handler first and stops as a whole (ts/cli/context.ts).
+ * A long-lived process (mko web, the UPS watcher) goes on; a one-shot command also stops as a
+ * whole (its own handler, ts/cli/context.ts), mko web stops the whole action (ts/web/runs.ts).
  */
-export function serveCancelRequests(): void {
+function serveCancelRequests(): void {
   for (const [id, run] of activeRuns) if (cancelRequested(run.db, id)) run.cancel(CANCEL_REQUEST);
 }
+// Any process that can record a run answers a cancel request, and SIGUSR2's default (to die) never
+// applies to it.
+process.on('SIGUSR2', serveCancelRequests);
 
 /**
  * What ansible-playbook said before the history callback could record anything (a playbook that
@@ -144,7 +147,6 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
   let tail = '';
   let cancelled = false;
   let cancelReason: unknown;
-  if (process.listenerCount('SIGUSR2') === 0) process.on('SIGUSR2', serveCancelRequests);
 
   try {
     const child = execa(process.execPath, [runGuard, 'ansible-playbook', ...args], {

@@ -2,7 +2,7 @@
 // operation id), each with its own AbortController so that a cancel stops it in-process, and
 // recorded with the mko command line that does the same (what mko operation retry runs).
 import type { Db } from '../db/index.js';
-import { CANCEL_REQUEST, cancelRequested, serveCancelRequests, startInBackground, withInvocation } from '../ops/index.js';
+import { CANCEL_REQUEST, cancelRequested, startInBackground, withInvocation } from '../ops/index.js';
 
 export class RunRegistry {
   private readonly running = new Map<number, AbortController>();
@@ -52,11 +52,11 @@ export class RunRegistry {
 
   /**
    * mko operation cancel from a shell (SIGUSR2): an action of this server that it names stops as a
-   * whole, as a cancel through the API does; any other run of this process (the watcher's) alone.
+   * whole, as a cancel through the API does. (The runner stops the run itself, as it does any
+   * other run of this process, the watcher's.)
    */
   serveCancelRequests(db: Db): void {
     for (const [id, controller] of this.running) if (cancelRequested(db, id)) controller.abort(CANCEL_REQUEST);
-    serveCancelRequests();
   }
 
   /** Stop every run (the server is stopping): each is marked cancelled by its runner. */
