@@ -132,4 +132,20 @@ describe.skipIf(!isRoot)('a plain ansible-playbook run and an mko run of the sam
       db.close();
     }
   }, 120_000);
+
+  it('mko operation retry runs a plain ansible-playbook run again: its command line, in its folder, linked to it', async () => {
+    const db = openDb(env['MKO_DB'] as string);
+    try {
+      const byHand = listOperations(db, { limit: 5 }).find((op) => op.source === 'ansible');
+      if (!byHand) throw new Error('the plain run of the test before is needed');
+      const retried = await execa(mkoBin, ['operation', 'retry', String(byHand.id)], { env, reject: false, all: true });
+      // rec-gone is still unreachable: the run fails again, as the first did.
+      expect(retried.exitCode, retried.all).toBe(2);
+      const again = listOperations(db, { limit: 1 })[0];
+      expect(retried.stdout.trim().split('\n').at(-1)).toBe(`Retry of operation ${byHand.id}: operation ${again?.id}: failed (one or more hosts failed)`);
+      expect(getOperation(db, again?.id ?? 0)).toMatchObject({ retryOf: byHand.id, args: byHand.args, cwd: byHand.cwd, status: 'failed', results: { 'rec-ok': { mko_ssh_test: 'ok' }, 'rec-gone': { mko_ssh_test: 'unreachable' } } });
+    } finally {
+      db.close();
+    }
+  }, 120_000);
 });
