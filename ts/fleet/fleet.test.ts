@@ -13,6 +13,8 @@ import {
   listNodes,
   removeCluster,
   updateCluster,
+  updateNode,
+  setKeyStatus,
   validateNodeInput,
   clusterFlags,
   nodeFlags,
@@ -162,6 +164,36 @@ describe('nodes', () => {
     const before = dumpDb(db);
     expect(() => assignNode(db, 'pi1', 'nowhere')).toThrow(UserError);
     expect(() => assignNode(db, 'ghost', 'home')).toThrow(UserError);
+    expect(dumpDb(db)).toBe(before);
+  });
+});
+
+describe('node update', () => {
+  it('changes address, user, port and labels; a verified key is to be tested again where the node now is', () => {
+    const pi1 = addNode({ hostname: 'pi1', address: '192.168.1.10', labels: { rack: 'a' } });
+    addNode({ hostname: 'pi2', address: '192.168.1.11' });
+    setKeyStatus(db, pi1.id, 'verified');
+    expect(updateNode(db, 'pi1', { labels: { rack: 'b' } })).toMatchObject({ labels: { rack: 'b' }, sshKeyStatus: 'verified' });
+    expect(updateNode(db, 'PI1', { address: '192.168.1.40', sshPort: 2222, sshUser: 'pi' })).toMatchObject({
+      address: '192.168.1.40',
+      sshPort: 2222,
+      sshUser: 'pi',
+      labels: { rack: 'b' },
+      sshKeyStatus: 'deployed',
+      sshTestedAt: null,
+    });
+  });
+
+  it('refuses an address another node has, nothing to change, and bad values, changing nothing', () => {
+    addNode({ hostname: 'pi1', address: '192.168.1.10' });
+    addNode({ hostname: 'pi2', address: '192.168.1.11' });
+    expect(expectRefused(() => updateNode(db, 'pi1', { address: '192.168.1.11' }), '--ip')).toBe('--ip 192.168.1.11 is already used by node pi2: each node needs its own address');
+    expectRefused(() => updateNode(db, 'pi1', { sshPort: 70000 }), '--port');
+    expectRefused(() => updateNode(db, 'pi1', { labels: { '{{x}}': '1' } }), '--label');
+    expectRefused(() => updateNode(db, 'pi1', { labels: { note: 'two\nlines' } }), '--label');
+    const before = dumpDb(db);
+    expect(() => updateNode(db, 'pi1', {})).toThrow('nothing to change: give --ip, --port, --user or --label');
+    expect(() => updateNode(db, 'pi1', { hostname: 'x' } as never)).toThrow(UserError);
     expect(dumpDb(db)).toBe(before);
   });
 });

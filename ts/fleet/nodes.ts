@@ -197,6 +197,46 @@ export function assignNode(db: Db, nodeRef: string, clusterRef: string | null, r
   });
 }
 
+/** What node update changes: how mko reaches the node, and its labels (Wake-on-LAN: wol configure). */
+export interface NodeChanges {
+  address?: string;
+  sshUser?: string;
+  sshPort?: number;
+  labels?: Record<string, string>;
+}
+
+export const nodeUpdateSchema = {
+  type: 'object',
+  properties: { address: field.address, sshUser: field.sshUser, sshPort: field.port, labels: field.labels },
+  additionalProperties: false,
+};
+
+/**
+ * Change how mko reaches a node, or its labels. A node reached at another address, port or user
+ * must prove its key works there again: a verified key goes back to deployed, its last test cleared.
+ */
+export function updateNode(db: Db, ref: string, changes: NodeChanges): FleetNode {
+  const data = validate<NodeChanges>(nodeUpdateSchema, changes, nodeFlags);
+  if (Object.keys(data).length === 0) throw new UserError('nothing to change: give --ip, --port, --user or --label');
+  return writeTransaction(db, () => {
+    const node = getNode(db, ref);
+    const address = data.address ?? node.address;
+    const sshPort = data.sshPort ?? node.sshPort;
+    const clash = db.prepare('SELECT hostname FROM nodes WHERE address = ? AND ssh_port = ? AND id != ?').get(address, sshPort, node.id) as { hostname: string } | undefined;
+    if (clash) throw new UserError(`--ip ${address} is already used by node ${clash.hostname}: each node needs its own address`, 1, 'address');
+    const moved = address !== node.address || sshPort !== node.sshPort || (data.sshUser ?? node.sshUser) !== node.sshUser;
+    db.prepare(
+      `UPDATE nodes SET address = @address, ssh_port = @sshPort, ssh_user = @sshUser, labels = @labels,
+         ssh_key_status = CASE WHEN @moved AND ssh_key_status = 'verified' THEN 'deployed' ELSE ssh_key_status END,
+         ssh_tested_at = CASE WHEN @moved THEN NULL ELSE ssh_tested_at END,
+         ssh_test_result = CASE WHEN @moved THEN NULL ELSE ssh_test_result END,
+         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+       WHERE id = @id`,
+    ).run({ id: node.id, address, sshPort, sshUser: data.sshUser ?? node.sshUser, labels: JSON.stringify(data.labels ?? node.labels), moved: moved ? 1 : 0 });
+    return getNode(db, node.id);
+  });
+}
+
 export function updateNodeKey(db: Db, id: number, key: KeyRecord): void {
   db.prepare(
     `UPDATE nodes SET ssh_key_path = @path, ssh_key_type = @type, ssh_key_fingerprint = @fingerprint,

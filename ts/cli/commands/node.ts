@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { quote, UserError } from '../../errors.js';
-import { getNode, listNodes, type FleetNode, type NodeInput, type NodeRole } from '../../fleet/index.js';
+import { getNode, listNodes, updateNode, type FleetNode, type NodeChanges, type NodeInput, type NodeRole } from '../../fleet/index.js';
 import type { KeyType } from '../../ssh/index.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
@@ -149,6 +149,35 @@ const show = command<Args<{ node: string; json?: boolean }>>({
           ['proxmox', n.proxmox.vmid !== null ? `vm ${n.proxmox.vmid} on ${n.proxmox.node ?? '-'} via ${n.proxmox.host ?? '-'}` : null],
         ]),
       );
+    }),
+});
+
+type UpdateArgs = Args<{ node: string; ip?: string; user?: string; port?: number; label?: string[]; json?: boolean }>;
+
+const update = command<UpdateArgs>({
+  command: 'update <node>',
+  describe: 'Change how mko reaches a node (address, SSH user and port) or its labels',
+  builder: builder<UpdateArgs>((y) =>
+    nodeArg(y)
+      .option('ip', { type: 'string', describe: 'New address mko connects to' })
+      .option('user', { type: 'string', describe: 'New SSH user' })
+      .option('port', decimalOption('port', { describe: 'New SSH port' }))
+      .option('label', { type: 'string', array: true, describe: 'key=value label (repeatable): replaces all labels' })
+      .option('json', { type: 'boolean', describe: 'Print the node as JSON' })
+      .example('$0 node update pi1 --ip 192.168.1.40', 'pi1 moved: test it again with mko node test-ssh pi1')),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const changes: NodeChanges = {
+        ...(argv.ip !== undefined ? { address: argv.ip } : {}),
+        ...(argv.user !== undefined ? { sshUser: argv.user } : {}),
+        ...(argv.port !== undefined ? { sshPort: argv.port } : {}),
+        ...(argv.label ? { labels: parseLabels(argv.label) ?? {} } : {}),
+      };
+      const before = getNode(db, argv.node);
+      const node = updateNode(db, argv.node, changes);
+      if (argv.json) return printJson(node);
+      print(`Updated node ${node.hostname}: ${node.sshUser}@${node.address} port ${node.sshPort}`);
+      if (before.sshKeyStatus === 'verified' && node.sshKeyStatus !== 'verified') print(`Its key is to be tested there again: mko node test-ssh ${node.hostname}`);
     }),
 });
 
@@ -322,6 +351,6 @@ const instructions = command<Args<{ node: string; output?: string }>>({
 export const nodeCommand = group(
   'node',
   groupDescription('node'),
-  [add, list, show, remove, install, reset, testSshCommand, sshStatus, regenerate, instructions],
+  [add, list, show, update, remove, install, reset, testSshCommand, sshStatus, regenerate, instructions],
   ['$0 node add --hostname pi1 --ip 192.168.1.10 --user ubuntu', 'Onboard a node'],
 );

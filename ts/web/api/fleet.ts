@@ -1,6 +1,6 @@
 // Nodes and clusters: the fleet's records (what `mko node` and `mko cluster` add, show and remove).
 import { updateClusterSettings } from '../../cluster/index.js';
-import { addCluster, clusterSchema, getCluster, getNode, listClusters, listNodes, nodeSchema, removeCluster, type ClusterUpdate, type NodeInput } from '../../fleet/index.js';
+import { addCluster, clusterSchema, getCluster, getNode, listClusters, listNodes, nodeSchema, nodeUpdateSchema, removeCluster, updateNode, type ClusterUpdate, type NodeChanges, type NodeInput } from '../../fleet/index.js';
 import { addNode, forgetNode, nodeInstructions } from '../../ssh/index.js';
 import { jsonBody, param, requireConfirm, type ApiRoutes } from '../route.js';
 
@@ -24,6 +24,10 @@ export function fleetRoutes(routes: ApiRoutes): void {
       const added = await addNode(db, dataDir, input as unknown as NodeInput, keyType === undefined ? {} : { keyType: keyType as 'ed25519' | 'rsa' });
       return c.json({ node: added.node, instructions: added.instructions, joinedDefault: added.joinedDefault }, 201);
     },
+  );
+  routes.add(
+    { method: 'patch', path: '/nodes/:node', scope: 'admin', tag: 'nodes', summary: 'Change how mko reaches the node (address, sshUser, sshPort) or its labels, as mko node update', body: nodeUpdateSchema },
+    async (c, { db }) => c.json({ node: updateNode(db, param(c, 'node'), (await jsonBody(c)) as NodeChanges) }),
   );
   routes.add(
     { method: 'delete', path: '/nodes/:node', scope: 'admin', tag: 'nodes', summary: 'Forget a node (record, secrets and the key mko made); needs {"confirm": true}' },
