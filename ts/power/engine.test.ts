@@ -17,7 +17,7 @@ import type { UpsEventKind } from './detect.js';
 import { RulesEngine, type ActionRunner } from './engine.js';
 import { createRule, getRule, setRuleEnabled, type RuleInput } from './rules.js';
 import { getAction, listActions, recordEvent, type UpsEvent } from './store.js';
-import { addUps, removeUps, upsPasswords } from './ups.js';
+import { addUps, removeUps, updateUps, upsPasswords } from './ups.js';
 
 let dir: string;
 let db: Db;
@@ -380,6 +380,25 @@ describe('UPS registry', () => {
     expect(JSON.stringify(inventory)).not.toContain('s3cret-pw');
     removeUps(db, dir, 'dummy');
     expect(readFileSync(secretsFile(dir), 'utf8')).not.toContain('s3cret-pw');
+  });
+
+  it('update changes the driver, port, options, upsd port and description; the inventory says the new ones', () => {
+    const ups = updateUps(db, 'dummy', { driver: 'blazer_usb', port: 'auto', driverOptions: { vendorid: '0665' }, upsdPort: '3494', description: 'rack <b>' });
+    expect(ups).toMatchObject({ name: 'dummy', host: 'ups-host', driver: 'blazer_usb', port: 'auto', driverOptions: { vendorid: '0665' }, upsdPort: 3494, description: 'rack <b>' });
+    expect(buildInventory(db, { dataDir: dir })._meta.hostvars['ups-host']?.['mko_ups']).toMatchObject({ driver: 'blazer_usb', port: 'auto', upsd_port: 3494, driver_options: { vendorid: '0665' } });
+    expect(upsPasswords(db, dir, ups).secondary).toBe('s3cret-pw');
+  });
+
+  it.each([
+    ['nothing', {}, /^nothing to change: give --driver, --port, --option, --upsd-port or --description$/],
+    ['bad driver', { driver: 'rm -rf' }, /^invalid --driver "rm -rf"/],
+    ['template in the port', { port: '{{x}}' }, /^invalid --port/],
+    ['bad upsd port', { upsdPort: '0' }, /^invalid --upsd-port 0/],
+    ['the host', { host: 'other' }, /host/],
+  ])('update with %s is refused and changes nothing', (_name, changes, message) => {
+    const before = dumpDb(db);
+    expect(() => updateUps(db, 'dummy', changes as never)).toThrow(message);
+    expect(dumpDb(db)).toBe(before);
   });
 
   it.each([

@@ -210,6 +210,39 @@ function insertUps(db: Db, data: Omit<UpsInput, 'password'> & { upsdPort?: numbe
   return getUps(db, Number(id));
 }
 
+/** What ups update changes: how the driver reaches the UPS, upsd's port, the description. */
+export type UpsChanges = Pick<UpsInput, 'driver' | 'port' | 'description' | 'driverOptions' | 'upsdPort'>;
+
+export const upsUpdateSchema = {
+  type: 'object',
+  properties: { driver: upsSchema.properties.driver, port: upsSchema.properties.port, description: upsSchema.properties.description, driverOptions: upsSchema.properties.driverOptions, upsdPort: upsSchema.properties.upsdPort },
+  additionalProperties: false,
+};
+
+/**
+ * Change a UPS's driver, port, options, upsd port or description. Only the record: the nodes get
+ * it with the next mko ups setup. (Its host, name and accounts stay: remove and add it for those.)
+ */
+export function updateUps(db: Db, ref: string, changes: UpsChanges): Ups {
+  const data = validate<UpsChanges>(upsUpdateSchema, { ...changes, ...(changes.upsdPort !== undefined ? { upsdPort: numberOrText(changes.upsdPort) } : {}) }, upsFlags);
+  if (Object.keys(data).length === 0) throw new UserError('nothing to change: give --driver, --port, --option, --upsd-port or --description');
+  return writeTransaction(db, () => {
+    const ups = getUps(db, ref);
+    db.prepare(
+      `UPDATE upses SET driver = @driver, port = @port, description = @description, driver_options = @driverOptions, upsd_port = @upsdPort
+       WHERE id = @id`,
+    ).run({
+      id: ups.id,
+      driver: data.driver ?? ups.driver,
+      port: data.port ?? ups.port,
+      description: data.description ?? ups.description,
+      driverOptions: JSON.stringify(data.driverOptions ?? ups.driverOptions),
+      upsdPort: data.upsdPort ?? ups.upsdPort,
+    });
+    return getUps(db, ups.id);
+  });
+}
+
 /** Forget a UPS with its rules, events and history, and its stored passwords. */
 export function removeUps(db: Db, dataDir: string, ref: string): Ups {
   const { ups, handles } = writeTransaction(db, () => {

@@ -1,6 +1,6 @@
 // UPSes: the records `mko ups add|list|remove` keep, the watcher's last reading with its age, a live
 // read from upsd (`mko ups status`), the checks of `mko ups test`, and the events and samples.
-import { addUps, getUps, listEvents, listRules, listSamples, listUpses, removeUps, testUps, upsInputSchema, upsLiveStatus, type UpsInput } from '../../power/index.js';
+import { addUps, getUps, listEvents, listRules, listSamples, listUpses, removeUps, testUps, updateUps, upsInputSchema, upsLiveStatus, upsUpdateSchema, type UpsChanges, type UpsInput } from '../../power/index.js';
 import { jsonBody, param, queryLimit, requireConfirm, type ApiRoutes } from '../route.js';
 import { upsView } from '../views.js';
 
@@ -13,6 +13,10 @@ export function upsRoutes(routes: ApiRoutes): void {
   routes.add(
     { method: 'post', path: '/ups', scope: 'admin', tag: 'ups', summary: 'Register a UPS; the password is write-only (made up when not given)', body: upsInputSchema },
     async (c, { db, dataDir }) => c.json({ ups: addUps(db, dataDir, (await jsonBody(c)) as unknown as UpsInput) }, 201),
+  );
+  routes.add(
+    { method: 'patch', path: '/ups/:ups', scope: 'admin', tag: 'ups', summary: "Change a UPS's driver, port, driverOptions, upsdPort or description, as mko ups update (mko ups setup applies it)", body: upsUpdateSchema },
+    async (c, { db }) => c.json({ ups: updateUps(db, param(c, 'ups'), (await jsonBody(c)) as UpsChanges) }),
   );
   routes.add(
     { method: 'delete', path: '/ups/:ups', scope: 'admin', tag: 'ups', summary: 'Forget a UPS with its rules, events and stored passwords; needs {"confirm": true}' },

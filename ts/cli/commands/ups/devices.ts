@@ -1,6 +1,6 @@
 // The UPS registry and live reads from upsd: add, list, remove, status, test.
 import type { Argv } from 'yargs';
-import { addUps, getUps, listRules, listUpses, parseDriverOptions, removeUps, testUps, upsLiveStatus } from '../../../power/index.js';
+import { addUps, getUps, listRules, listUpses, parseDriverOptions, removeUps, testUps, updateUps, upsLiveStatus, type UpsChanges } from '../../../power/index.js';
 import { builder, command } from '../../command.js';
 import { confirm, withContext, type GlobalArgs } from '../../context.js';
 import { decimalOption } from '../../numbers.js';
@@ -55,6 +55,37 @@ export const add = command<AddArgs>({
       if (argv.json) return printJson(ups);
       print(`Added UPS ${ups.name} on ${ups.host} (${ups.driver}, port ${ups.port}); upsmon passwords stored as secrets`);
       print(`Next: mko ups setup ${ups.name}    # driver, upsd and upsmon on ${ups.host}, upsmon on its cluster's other nodes`);
+    }),
+});
+
+type UpdateArgs = Args<{ ups: string; driver?: string; port?: string; description?: string; option?: string[]; 'upsd-port'?: number; json?: boolean }>;
+
+export const update = command<UpdateArgs>({
+  command: 'update <ups>',
+  describe: "Change a UPS's driver, port, driver options, upsd port or description (then mko ups setup applies it)",
+  builder: builder<UpdateArgs>((y: Argv<GlobalArgs>) =>
+    y
+      .positional('ups', { type: 'string', demandOption: true })
+      .option('driver', { type: 'string', describe: 'NUT driver' })
+      .option('port', { type: 'string', describe: "The driver's port" })
+      .option('description', { type: 'string', describe: 'Free text' })
+      .option('option', { type: 'string', array: true, describe: 'Driver option key=value (repeatable): replaces all options' })
+      .option('upsd-port', decimalOption('upsd-port', { describe: "upsd's TCP port" }))
+      .option('json', { type: 'boolean' })
+      .example('$0 ups update rack1 --driver blazer_usb --port auto', 'Another driver for rack1')),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const changes: UpsChanges = {
+        ...(argv.driver !== undefined ? { driver: argv.driver } : {}),
+        ...(argv.port !== undefined ? { port: argv.port } : {}),
+        ...(argv.description !== undefined ? { description: argv.description } : {}),
+        ...(argv.option !== undefined ? { driverOptions: parseDriverOptions(argv.option) } : {}),
+        ...(argv['upsd-port'] !== undefined ? { upsdPort: argv['upsd-port'] } : {}),
+      };
+      const ups = updateUps(db, argv.ups, changes);
+      if (argv.json) return printJson(ups);
+      print(`Updated UPS ${ups.name} (${ups.driver}, port ${ups.port}, upsd port ${ups.upsdPort})`);
+      print(`Next: mko ups setup ${ups.name}    # the nodes get the change`);
     }),
 });
 

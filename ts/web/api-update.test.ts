@@ -1,5 +1,5 @@
-// PATCH /api/v1/nodes/:node, in-process against a real SQLite file: the same domain function and
-// messages as mko node update.
+// PATCH /api/v1/nodes/:node and /api/v1/ups/:ups, in-process against a real SQLite file: the same
+// domain functions and messages as mko node update and mko ups update.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, webFixture, type WebFixture } from '../test-support/web.js';
 
@@ -35,5 +35,23 @@ describe('PATCH /api/v1/nodes/:node', () => {
     expect(unknown.status).toBe(404);
     expect((await web.call('PATCH', '/nodes/pi1', { token: web.tokens.operate, body: { sshUser: 'pi' } })).status).toBe(403);
     expect(nodes()).toBe(before);
+  });
+});
+
+describe('PATCH /api/v1/ups/:ups', () => {
+  it('changes the driver and options, never shows a password; bad input is 400 with the field', async () => {
+    const added = await web.call('POST', '/ups', { token: web.tokens.admin, body: { name: 'rack1', host: 'pi2', user: 'mon', password: 'ups-Secret-9' } });
+    expect(added.status).toBe(201);
+    const changed = await web.call('PATCH', '/ups/rack1', { token: web.tokens.admin, body: { driver: 'blazer_usb', driverOptions: { vendorid: '0665' } } });
+    expect(changed.status).toBe(200);
+    const text = await changed.text();
+    expect(JSON.parse(text)['ups']).toMatchObject({ name: 'rack1', host: 'pi2', driver: 'blazer_usb', driverOptions: { vendorid: '0665' } });
+    expect(text).not.toContain('ups-Secret-9');
+    const bad = await web.call('PATCH', '/ups/rack1', { token: web.tokens.admin, body: { port: 'a b' } });
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toMatchObject({ field: 'port' });
+    const host = await web.call('PATCH', '/ups/rack1', { token: web.tokens.admin, body: { host: 'pi1' } });
+    expect(host.status).toBe(400);
+    expect((await web.call('PATCH', '/ups/ghost', { token: web.tokens.admin, body: { driver: 'dummy-ups' } })).status).toBe(404);
   });
 });
