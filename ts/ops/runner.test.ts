@@ -1,6 +1,7 @@
 // The runner drives the real ansible-playbook (local connection, no SSH needed) and records
 // everything in a real SQLite file.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -125,6 +126,41 @@ describe('runPlaybook', () => {
       ['Wait for a file that comes late', 'localhost', 3],
     ]);
     expect(result.output).toContain('FAILED - RETRYING: [localhost]: Wait for a file that comes late (2 retries left).');
+  });
+
+  it('records the attempts a module retried inside itself (mko.fleet.wake calling a Proxmox API that refuses) as retry events', async () => {
+    // A port nothing listens on: every connection is refused, and retried with backoff (1 s, 2 s).
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const file = playbook(
+      'api-retries',
+      `    - name: Start the VM
+      mko.fleet.wake:
+        method: proxmox
+        proxmox_host: pve9
+        api_url: https://127.0.0.1:${port}
+        api_token_id: root@pam!mko
+        api_token_secret: never-shown-9
+        api_retries: 2
+        proxmox_node: pve9
+        vmid: 101
+`,
+    );
+    const result = await runPlaybook(db, local(file, { secrets: ['never-shown-9'] }));
+    expect(result.status).toBe('failed');
+    const retries = listEvents(db, result.operationId).filter((e) => e.type === 'retry');
+    expect(retries.map((e) => [e.task, e.host, e.attempt, e.message])).toEqual([1, 2].map((attempt) => [
+      'Start the VM',
+      'localhost',
+      attempt,
+      `attempt ${attempt} of 3 failed: Proxmox pve9: GET /nodes/pve9/qemu/101/status/current: ECONNREFUSED; trying again in ${attempt} s`,
+    ]));
+    expect(result.failures['localhost']?.message).toBe(`cannot reach Proxmox pve9 at https://127.0.0.1:${port}: ECONNREFUSED`);
+    expect(JSON.stringify(listEvents(db, result.operationId))).not.toContain('never-shown-9');
   });
 
   it('says what ansible-playbook said when the playbook does not parse', async () => {

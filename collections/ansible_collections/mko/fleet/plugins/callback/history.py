@@ -547,6 +547,12 @@ class CallbackModule(CallbackBase):
 
     def _host_result(self, result, status, ignored=False):
         host = result._host.get_name()
+        # A module that retries inside itself (mko.fleet.wake's Proxmox calls) lists its failed
+        # attempts as mko_retries: the same retry events as an until loop's.
+        for retry in result._result.get('mko_retries') or []:
+            if isinstance(retry, dict):
+                self._event('retry', host=host, status='retrying', attempt=retry.get('attempt'),
+                            message='attempt %s of %s failed: %s' % (retry.get('attempt'), retry.get('of'), retry.get('message')))
         message = self._message(result) if status in ('failed', 'unreachable') else None
         self._event('host_result', host=host, status='ignored' if ignored else status, message=message)
         if status in ('failed', 'unreachable') and self._recording:

@@ -135,6 +135,9 @@ class ProxmoxApi:
         self.backoff = backoff
         self._sleep = sleep
         self.vmid = None
+        # The attempts that failed and were tried again: the module returns them as mko_retries,
+        # which the history callback records as the step's retry events.
+        self.retried = []
 
     def _context(self):
         if self.fingerprint or not self.validate_certs:
@@ -180,16 +183,19 @@ class ProxmoxApi:
             except (OSError, HTTPException) as error:
                 again = isinstance(error, ConnectionRefusedError) or method == 'GET'
                 if again and attempt <= self.retries:
-                    self._pause(attempt)
+                    self._pause(attempt, '%s %s: %s' % (method, path, error_name(error)))
                     continue
                 raise WakeError('cannot reach Proxmox %s at %s: %s' % (self.name, self.url, error_name(error)))
             if status in TRANSIENT_STATUS and method == 'GET' and attempt <= self.retries:
-                self._pause(attempt)
+                self._pause(attempt, '%s %s: %d %s' % (method, path, status, reason))
                 continue
             return self._answer(method, path, status, reason, body)
 
-    def _pause(self, attempt):
-        self._sleep(min(self.backoff * (2 ** (attempt - 1)), 10))
+    def _pause(self, attempt, why):
+        pause = min(self.backoff * (2 ** (attempt - 1)), 10)
+        self.retried.append({'attempt': attempt, 'of': self.retries + 1,
+                             'message': 'Proxmox %s: %s; trying again in %g s' % (self.name, why, pause)})
+        self._sleep(pause)
 
     def _tls_error(self, error):
         code = TLS_CODES.get(getattr(error, 'verify_code', None), 'TLS_ERROR')

@@ -14,10 +14,11 @@ short_description: Wake one node by Wake-on-LAN magic packet (with SecureOn) or 
 version_added: 0.3.0
 author: mko contributors
 description:
-  - Run it on the controller (C(delegate_to: localhost)): it sends from there, and never logs in to the node.
+  - "Run it on the controller (C(delegate_to: localhost)): it sends from there, and never logs in to the node."
+
   - C(magic_packet) sends O(packets) magic packets, O(interval) seconds apart, to O(broadcast):O(port).
     A packet is 6 bytes 0xFF and the MAC 16 times (102 bytes), followed by the SecureOn password when
-    O(secureon) is given (108 bytes with a 6-byte password). Always give the node's directed broadcast:
+    O(secureon) is given (108 bytes with a 6-byte password). Always give the node's directed broadcast, since
     255.255.255.255 leaves through one interface of the controller only.
   - C(proxmox) asks the Proxmox VE API for the VM's state and, unless it runs, POSTs its
     C(status/start), then polls the returned task (UPID) until it is stopped with exitstatus OK
@@ -160,6 +161,12 @@ seconds:
   description: Seconds from the start request until the VM ran.
   returned: with proxmox
   type: float
+mko_retries:
+  description: The Proxmox API calls that failed and were tried again (attempt, of, message); the
+    mko.fleet.history callback records each as a retry event of the step.
+  returned: with proxmox
+  type: list
+  elements: dict
 msg:
   description: What was done, in one line.
   returned: always
@@ -199,10 +206,14 @@ def by_proxmox(module):
                      fingerprint=p['api_fingerprint'], validate_certs=p['api_validate_certs'], timeout=p['api_timeout'],
                      retries=p['api_retries'])
     sent_at, sent_epoch = utc_now()
-    started = start_vm(api, p['proxmox_node'], p['vmid'], task_timeout=p['task_timeout'], check_mode=module.check_mode)
+    try:
+        started = start_vm(api, p['proxmox_node'], p['vmid'], task_timeout=p['task_timeout'], check_mode=module.check_mode)
+    except WakeError as error:
+        module.fail_json(msg=str(error), mko_retries=api.retried)
     vm = 'VM %d on %s through Proxmox %s' % (p['vmid'], p['proxmox_node'], api.name)
     state = started['state']
-    result = {'state': state, 'packets': 0, 'upid': started['upid'], 'seconds': started['seconds'], 'sent_at': None, 'sent_epoch': None}
+    result = {'state': state, 'packets': 0, 'upid': started['upid'], 'seconds': started['seconds'], 'sent_at': None, 'sent_epoch': None,
+              'mko_retries': api.retried}
     if state == 'already_running':
         return dict(result, changed=False, msg='VM %d is already running' % p['vmid'])
     if state == 'would_start':

@@ -186,6 +186,11 @@ class AnswerTest(unittest.TestCase):
             api.call('GET', '/version')
         self.assertEqual(str(caught.exception), 'cannot reach Proxmox pve9 at https://127.0.0.1:%d: ECONNREFUSED' % port)
         self.assertEqual(pauses, [1.0, 2.0, 4.0])
+        self.assertEqual(api.retried, [
+            {'attempt': 1, 'of': 4, 'message': 'Proxmox pve9: GET /version: ECONNREFUSED; trying again in 1 s'},
+            {'attempt': 2, 'of': 4, 'message': 'Proxmox pve9: GET /version: ECONNREFUSED; trying again in 2 s'},
+            {'attempt': 3, 'of': 4, 'message': 'Proxmox pve9: GET /version: ECONNREFUSED; trying again in 4 s'},
+        ])
 
     def test_fingerprint_must_be_sha256(self):
         with self.assertRaises(wake_lib.WakeError):
