@@ -122,7 +122,7 @@ report:
       type: list
       elements: dict
     summary:
-      description: The report in one line, e.g. "pve1: ok, Proxmox VE 8.2.4; vm 101 (node pi-vm1): running".
+      description: 'The report in one line, e.g. "pve1: ok, Proxmox VE 8.2.4; vm 101 (node pi-vm1): running".'
       type: str
 msg:
   description: The summary line.
