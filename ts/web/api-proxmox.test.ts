@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertNode, validateNodeInput } from '../fleet/index.js';
 import { getOperation } from '../ops/index.js';
+import { testProxmoxHost } from '../proxmox/index.js';
 import { secretsFile } from '../secrets/index.js';
 import { FakePve, makeCertificates, SECRET, TOKEN_ID, WRONG_SECRET } from '../test-support/proxmox.js';
 import { webFixture, type WebFixture } from '../test-support/web.js';
@@ -118,6 +119,14 @@ describe('/api/v1/proxmox', () => {
     const { end, log } = await testThroughApi(String(id));
     expect(end).toMatchObject({ status: 'failed', exitCode: 2 });
     expect(log).toContain(`pve-wrong: Proxmox pve-wrong rejected API token ${TOKEN_ID} (401 invalid token value!): check the token id and secret`);
+  });
+
+  it('the test changes nothing (changed=0 on its run), and runs as it is in check mode', async () => {
+    for (const check of [false, true]) {
+      const result = await testProxmoxHost(web.db, 'pve1', { dbPath: web.dbPath, dataDir: web.dir, check });
+      expect(result, `check ${check}`).toMatchObject({ ok: true, version: '8.2.4', vms: [{ node: 'pi-vm1', status: 'running' }], run: { status: 'succeeded' } });
+      expect(getOperation(web.db, result.operationId).recap['localhost'], `check ${check}`).toMatchObject({ changed: 0, failed: 0 });
+    }
   });
 
   it('answers 404 at once for the test of an unknown host, and starts nothing', async () => {
