@@ -54,9 +54,10 @@ export interface ProxmoxHostInput {
   insecure?: boolean;
 }
 
-const flags = { name: 'name', url: '--url', tokenId: '--token-id', tokenSecret: '--token-secret', caFile: '--ca-file' };
+const flags = { name: 'name', url: '--url', tokenId: '--token-id', tokenSecret: '--token-secret', caFile: '--ca-file', insecure: '--insecure' };
 
-const inputSchema = {
+/** What `proxmox add` and POST /api/v1/proxmox take; the token secret is write-only. */
+export const proxmoxHostInputSchema = {
   type: 'object',
   properties: {
     name: { ...field.hostname, hint: 'a name of letters, digits, hyphens and dots, e.g. pve1 (nodes name it with --proxmox-host)' },
@@ -72,33 +73,41 @@ const inputSchema = {
       pattern: '^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+![A-Za-z][A-Za-z0-9._-]*$',
       hint: 'an API token id USER@REALM!TOKENID, e.g. root@pam!mko',
     },
+    // Checked before the schema, by a test that never echoes the value.
+    tokenSecret: { type: 'string', writeOnly: true, description: 'the API token secret Proxmox showed once; never shown again' },
+    caFile: { type: 'string', minLength: 1, noTemplate: true, printable: true, hint: "the PEM file of the CA that signed the API's certificate, e.g. /etc/pve/pve-root-ca.pem" },
+    insecure: { type: 'boolean', hint: 'true or false (true turns TLS verification off)' },
   },
-  required: ['name', 'url', 'tokenId'],
+  required: ['name', 'url', 'tokenId', 'tokenSecret'],
+  additionalProperties: false,
 };
 
 const TOKEN_SECRET = /^[A-Za-z0-9-]{8,128}$/;
 
 /** Every check of `proxmox add` that needs no network; nothing is written before they all pass. */
 function checkInput(db: Db, input: ProxmoxHostInput): { url: string; caFile: string | null } {
-  validate(inputSchema, { name: input.name, url: input.url, tokenId: input.tokenId }, flags);
+  // The value is never echoed: it is a secret even when it is malformed (so it is checked before
+  // the schema, whose messages show the value).
+  if (typeof input.tokenSecret !== 'string' || !TOKEN_SECRET.test(input.tokenSecret)) {
+    throw new UserError('invalid --token-secret: must be the API token secret Proxmox showed once (a UUID like 3f2a…-…), 8 to 128 letters, digits and hyphens', 1, 'tokenSecret');
+  }
+  validate(proxmoxHostInputSchema, input, flags);
   refuseNumericName(input.name, 'proxmox host name');
   let url: URL;
   try {
     url = new URL(input.url);
   } catch {
-    throw new UserError(`invalid --url ${quote(input.url)}: must be the https URL of the Proxmox VE API, e.g. https://pve1.lan:8006`);
+    throw new UserError(`invalid --url ${quote(input.url)}: must be the https URL of the Proxmox VE API, e.g. https://pve1.lan:8006`, 1, 'url');
   }
-  // The value is never echoed: it is a secret even when it is malformed.
-  if (!TOKEN_SECRET.test(input.tokenSecret)) {
-    throw new UserError('invalid --token-secret: must be the API token secret Proxmox showed once (a UUID like 3f2a…-…), 8 to 128 letters, digits and hyphens');
+  if (input.caFile && input.insecure) {
+    throw new UserError('--ca-file and --insecure contradict each other: pin the CA with --ca-file (preferred) or pass --insecure alone', 1, 'insecure');
   }
-  if (input.caFile && input.insecure) throw new UserError('--ca-file and --insecure contradict each other: pin the CA with --ca-file (preferred) or pass --insecure alone');
   let caFile: string | null = null;
   if (input.caFile) {
     caFile = path.resolve(input.caFile);
-    if (!existsSync(caFile)) throw new UserError(`--ca-file ${caFile} does not exist: copy /etc/pve/pve-root-ca.pem from a Proxmox node`);
+    if (!existsSync(caFile)) throw new UserError(`--ca-file ${caFile} does not exist: copy /etc/pve/pve-root-ca.pem from a Proxmox node`, 1, 'caFile');
     if (!readFileSync(caFile, 'utf8').includes('-----BEGIN CERTIFICATE-----')) {
-      throw new UserError(`--ca-file ${caFile} holds no PEM certificate: give the CA certificate, e.g. /etc/pve/pve-root-ca.pem`);
+      throw new UserError(`--ca-file ${caFile} holds no PEM certificate: give the CA certificate, e.g. /etc/pve/pve-root-ca.pem`, 1, 'caFile');
     }
   }
   refuseTakenName(db, input.name);
@@ -163,14 +172,27 @@ export function insecureWarning(name: string): string {
   return `TLS verification is OFF for Proxmox ${name} (--insecure): anyone on the network path can impersonate it and read its API token; pin its CA with --ca-file /etc/pve/pve-root-ca.pem instead`;
 }
 
+/** A node that is a VM on a Proxmox host: its Proxmox node and VM id, null until set (mko wol configure). */
+export interface ProxmoxVm {
+  hostname: string;
+  proxmoxNode: string | null;
+  vmid: number | null;
+}
+
+/** The nodes whose --proxmox-host names this host (by name or URL host), with their VM. */
+export function vmsOn(db: Db, host: ProxmoxHost): ProxmoxVm[] {
+  const names = [host.name.toLowerCase(), new URL(host.url).hostname.toLowerCase()];
+  const rows = db
+    .prepare('SELECT hostname, proxmox_host, proxmox_node, proxmox_vmid FROM nodes WHERE proxmox_host IS NOT NULL ORDER BY hostname')
+    .all() as { hostname: string; proxmox_host: string; proxmox_node: string | null; proxmox_vmid: number | null }[];
+  return rows
+    .filter((r) => names.includes(r.proxmox_host.toLowerCase()))
+    .map((r) => ({ hostname: r.hostname, proxmoxNode: r.proxmox_node, vmid: r.proxmox_vmid }));
+}
+
 /** Hostnames of the nodes whose --proxmox-host names this host (by name or URL host). */
 export function nodesUsing(db: Db, host: ProxmoxHost): string[] {
-  const names = [host.name.toLowerCase(), new URL(host.url).hostname.toLowerCase()];
-  const rows = db.prepare('SELECT hostname, proxmox_host FROM nodes WHERE proxmox_host IS NOT NULL ORDER BY hostname').all() as {
-    hostname: string;
-    proxmox_host: string;
-  }[];
-  return rows.filter((r) => names.includes(r.proxmox_host.toLowerCase())).map((r) => r.hostname);
+  return vmsOn(db, host).map((vm) => vm.hostname);
 }
 
 /** The host, when it may be removed: nodes that still name it need --force. Checked before any confirmation. */

@@ -1,4 +1,5 @@
-// Virtual nodes on Proxmox VE: API endpoints with their tokens (the wol role starts the VMs).
+// Virtual nodes on Proxmox VE: API endpoints with their tokens (the wol role starts the VMs), and
+// the test of one (mko proxmox test).
 export {
   addProxmoxHost,
   findProxmoxHost,
@@ -7,9 +8,13 @@ export {
   listProxmoxHosts,
   nodesUsing,
   proxmoxEndpoint,
+  proxmoxHostInputSchema,
   removableProxmoxHost,
   removeProxmoxHost,
+  vmsOn,
   type ProxmoxEndpoint,
   type ProxmoxHost,
   type ProxmoxHostInput,
+  type ProxmoxVm,
 } from './hosts.js';
+export { testProxmoxHost, type ProxmoxTestOptions, type ProxmoxTestResult, type ProxmoxVmCheck } from './test-connection.js';

@@ -1,8 +1,8 @@
-import { insecureWarning, addProxmoxHost, listProxmoxHosts, nodesUsing, removableProxmoxHost, removeProxmoxHost } from '../../proxmox/index.js';
+import { insecureWarning, addProxmoxHost, listProxmoxHosts, nodesUsing, removableProxmoxHost, removeProxmoxHost, testProxmoxHost } from '../../proxmox/index.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
-import { confirm, withContext, type GlobalArgs } from '../context.js';
-import { print, printJson, table } from '../output.js';
+import { confirm, interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
+import { print, printJson, table, terminalText } from '../output.js';
 import { secretArg } from '../secret-arg.js';
 
 type Args<T> = GlobalArgs & T;
@@ -73,7 +73,33 @@ const remove = command<Args<{ name: string; force?: boolean; yes?: boolean }>>({
     }),
 });
 
-export const proxmoxCommand = group('proxmox', groupDescription('proxmox'), [add, list, remove], [
+type TestArgs = Args<{ name: string; json?: boolean }>;
+const test = command<TestArgs>({
+  command: 'test <name>',
+  describe: "Test the connection: the API's version with the stored token and TLS pinning, and the state of each VM mko starts there (changes nothing)",
+  builder: builder<TestArgs>((y) =>
+    y
+      .positional('name', { type: 'string', demandOption: true, describe: 'Proxmox host name or id' })
+      .option('json', { type: 'boolean' })
+      .example('$0 proxmox test pve1', 'pve1: ok, Proxmox VE 8.2.4; vm 101 (node pi-vm1): running')),
+  handler: (argv) =>
+    withContext(argv, async (ctx) => {
+      const onOutput = streamTo(argv.json);
+      const result = await testProxmoxHost(ctx.db, argv.name, {
+        dbPath: ctx.dbPath,
+        dataDir: ctx.dataDir,
+        signal: interruptSignal(),
+        ...(onOutput ? { onOutput } : {}),
+        onWarning: (message) => process.stderr.write(`mko: warning: ${message}\n`),
+      });
+      if (!result.ok) process.exitCode = 2;
+      if (argv.json) return printJson(result);
+      if (result.ok) return print(result.summary);
+      process.stderr.write(`mko: ${terminalText(result.summary, { oneLine: true })} (operation ${result.operationId})\n`);
+    }),
+});
+
+export const proxmoxCommand = group('proxmox', groupDescription('proxmox'), [add, list, remove, test], [
   '$0 proxmox list',
   'Registered Proxmox hosts',
 ]);

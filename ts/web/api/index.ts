@@ -3,6 +3,7 @@ import { actionRoutes } from './actions.js';
 import { fleetRoutes } from './fleet.js';
 import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
+import { proxmoxRoutes } from './proxmox.js';
 import { ruleRoutes } from './rules.js';
 import { upsRoutes } from './ups.js';
 
@@ -15,5 +16,6 @@ export function apiRoutes(): ApiRoutes {
   upsRoutes(routes);
   ruleRoutes(routes);
   actionRoutes(routes);
+  proxmoxRoutes(routes);
   return routes;
 }

@@ -2,8 +2,9 @@
 # Copyright: mko contributors
 # SPDX-License-Identifier: Apache-2.0
 """Waking one node, without Ansible: Wake-on-LAN magic packets (with a SecureOn password) and the
-Proxmox VE API's VM start with its task wait. Used by the mko.fleet.wake module; standard library
-only, so that the unit tests import this file by itself.
+Proxmox VE API's VM start with its task wait; and the read-only test of a Proxmox host (its version,
+the state of the VMs mko starts there). Used by the mko.fleet.wake and mko.fleet.proxmox_check
+modules; standard library only, so that the unit tests import this file by itself.
 
 Magic packet (FACTS): 6 bytes 0xFF, the 6-byte MAC 16 times (102 bytes), optionally a 4 or 6 byte
 SecureOn password. Proxmox VE: POST /nodes/{node}/qemu/{vmid}/status/start answers a task id
@@ -191,6 +192,15 @@ class ProxmoxApi:
                 continue
             return self._answer(method, path, status, reason, body)
 
+    def needed_privileges(self, method):
+        """What a 403 lacks: a start needs VM.PowerMgmt; reading a VM's state VM.Audit, and mko
+        reads it before every start, so a read names both (and how to grant them)."""
+        vm = '/vms/%s' % (self.vmid if self.vmid is not None else '{vmid}')
+        if method == 'POST':
+            return 'it needs VM.PowerMgmt on %s' % vm
+        return ("it needs VM.Audit and VM.PowerMgmt on %s: on a Proxmox node, pveum acl modify %s --tokens '%s' --roles PVEVMUser"
+                % (vm, vm, self.token_id))
+
     def _pause(self, attempt, why):
         pause = min(self.backoff * (2 ** (attempt - 1)), 10)
         self.retried.append({'attempt': attempt, 'of': self.retries + 1,
@@ -211,8 +221,8 @@ class ProxmoxApi:
             raise WakeError('Proxmox %s rejected API token %s (%s): check the token id and secret (mko proxmox remove, then add again)'
                             % (self.name, self.token_id, what))
         if status == 403:
-            raise WakeError('API token %s may not %s %s on Proxmox %s (%s): it needs VM.PowerMgmt on /vms/%s'
-                            % (self.token_id, method, path, self.name, what, self.vmid if self.vmid is not None else '{vmid}'))
+            raise WakeError('API token %s may not %s %s on Proxmox %s (%s): %s'
+                            % (self.token_id, method, path, self.name, what, self.needed_privileges(method)))
         if status == 500 and 'does not exist' in (reason or ''):
             raise WakeError('Proxmox %s has no such VM: %s %s answered %s; check --vmid and --proxmox-node (mko wol configure)'
                             % (self.name, method, path, what))
@@ -271,3 +281,55 @@ def start_vm(api, node, vmid, task_timeout=120, poll_interval=0.5, check_mode=Fa
     if after != 'running':
         raise WakeError('VM %d on %s is %s after its start task succeeded' % (vmid, node, after or 'in no known state'))
     return {'state': 'started', 'upid': upid, 'seconds': round(clock() - began, 3)}
+
+
+def check_host(api, vms):
+    """Read-only test of one Proxmox host: GET /version, then status/current of each VM mko starts
+    there (vms: dicts with node, the mko node, and proxmox_node and vmid, either of which may be
+    missing). Never raises WakeError: what failed is in the report, with the fix."""
+    report = {'host': api.name, 'url': api.url, 'ok': False, 'version': None, 'release': None, 'error': None, 'vms': []}
+    try:
+        version = api.call('GET', '/version')
+    except WakeError as error:
+        report['error'] = str(error)
+        report['summary'] = '%s: %s' % (api.name, error)
+        return report
+    version = version if isinstance(version, dict) else {}
+    report['version'] = version.get('version') or None
+    report['release'] = version.get('release') or None
+    for vm in vms:
+        report['vms'].append(check_vm(api, vm))
+    report['ok'] = all(vm['error'] is None for vm in report['vms'])
+    report['summary'] = summary(report)
+    return report
+
+
+def check_vm(api, vm):
+    found = {'node': vm.get('node'), 'proxmox_node': vm.get('proxmox_node'), 'vmid': vm.get('vmid'), 'status': None, 'error': None}
+    if not found['proxmox_node'] or not found['vmid']:
+        found['error'] = ('mko knows no Proxmox node and VM id for it: mko wol configure %s --method proxmox --proxmox-node NODE --vmid ID'
+                          % (found['node'] or '<node>'))
+        return found
+    api.vmid = found['vmid']
+    try:
+        status = vm_status(api, found['proxmox_node'], found['vmid'])
+    except WakeError as error:
+        found['error'] = str(error)
+        return found
+    finally:
+        api.vmid = None
+    if status in ('running', 'stopped'):
+        found['status'] = status
+    else:
+        found['error'] = 'Proxmox %s answered VM %d with no known state (%r)' % (api.name, found['vmid'], status)
+    return found
+
+
+def summary(report):
+    """One line: pve1: ok, Proxmox VE 8.2.4; vm 101 (node pi-vm1): running"""
+    parts = ['%s: %s, Proxmox VE %s' % (report['host'], 'ok' if report['ok'] else 'not ok', report['version'] or '(version not given)')]
+    for vm in report['vms']:
+        parts.append('vm %s (node %s): %s' % (vm['vmid'] if vm['vmid'] else '?', vm['node'], vm['status'] or vm['error']))
+    if not report['vms']:
+        parts.append('no mko node is a VM on it')
+    return '; '.join(parts)
