@@ -86,7 +86,7 @@ describe('Proxmox VE through mko', () => {
     expect(op.kind).toBe('wake');
     expect(op.log).toMatch(/vm1: woken: VM 101 started \(task UPID:pve:\S+\); SSH not waited for/);
     expect(JSON.stringify(op)).not.toContain(SECRET);
-  });
+  }, 180_000);
 
   it('reports a start task that fails with its exitstatus', async () => {
     expect((await vmNode('vm2', 'pve1', 102)).exitCode).toBe(0);
