@@ -4,6 +4,7 @@ import { fleetRoutes } from './fleet.js';
 import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
 import { ruleRoutes } from './rules.js';
+import { tokenRoutes } from './tokens.js';
 import { upsRoutes } from './ups.js';
 
 /** Every /api/v1 route, declared once (the router and the OpenAPI document read the same list). */
@@ -15,5 +16,6 @@ export function apiRoutes(): ApiRoutes {
   upsRoutes(routes);
   ruleRoutes(routes);
   actionRoutes(routes);
+  tokenRoutes(routes);
   return routes;
 }
