@@ -34,7 +34,7 @@ const DASHBOARD_FINGERPRINT = `SELECT
   (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM clusters) || '|' ||
   (SELECT count(*) || ':' || coalesce(max(checked_at), '') FROM node_status) || '|' ||
   (SELECT count(*) FROM upses) || ':' || (SELECT coalesce(group_concat(ups_id || '=' || coalesce(status, '') || '/' || coalesce(charge, '') || '/' || coalesce(runtime, '') || '/' || coalesce(error, ''), ';'), '') FROM ups_state) || '|' ||
-  (SELECT coalesce(max(id), 0) || ':' || coalesce(max(finished_at), '') || ':' || sum(status = 'running') FROM operations)`;
+  (SELECT coalesce(max(id), 0) || ':' || coalesce(max(finished_at), '') || ':' || coalesce(sum(status = 'running'), 0) FROM operations)`;
 
 /** The header and per-host recap of an operation page, which the page re-reads when the run ends. */
 function operationSummary(operation: Operation) {
