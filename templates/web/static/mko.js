@@ -219,6 +219,12 @@
       const limit = Number(element.dataset.staleAfter);
       if (!limit) continue;
       const stale = age > limit;
+      // The server says only what changed: a reading that merely got older may have been renewed.
+      // When the count passes the limit, ask the server once for the true age.
+      if (stale && Number(element.dataset.age) <= limit && !element.dataset.asked) {
+        element.dataset.asked = 'true';
+        void refreshParts();
+      }
       element.parentElement?.querySelector('[data-stale-mark]')?.toggleAttribute('hidden', !stale);
       element.closest('.ups')?.classList.toggle('stale', stale);
     }
