@@ -86,6 +86,11 @@
     try {
       for (const part of document.querySelectorAll('[data-live], [data-part]')) {
         const response = await fetch(part.getAttribute('data-live') ?? part.getAttribute('data-part'), { credentials: 'same-origin' });
+        // Sent to the login page: the session ended (its token revoked, perhaps from this page).
+        if (response.redirected) {
+          window.location.href = response.url;
+          return;
+        }
         if (response.ok) part.innerHTML = await response.text();
       }
       tickAges();
