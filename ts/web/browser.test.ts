@@ -116,6 +116,26 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
     await shot('operation');
   }, 180_000);
 
+  it('follows a running operation\'s log on its own page, then shows how it ended and the per-host recap', async () => {
+    // Started as the page's own buttons start actions: the session cookie and the page's CSRF token.
+    const operationId = await page.evaluate(async (cluster) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+      const response = await fetch(`/api/v1/clusters/${cluster}/configure-hosts`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: '{}' });
+      return ((await response.json()) as { operationId: number }).operationId;
+    }, LAB);
+    await page.goto(`${url}operations/${operationId}`);
+    expect(await page.getAttribute('pre.log', 'data-running')).toBe('true');
+    const before = (await page.textContent('pre.log')) ?? '';
+    await expect.poll(() => page.textContent('pre.log'), { timeout: 120_000 }).toContain('PLAY RECAP');
+    expect(((await page.textContent('pre.log')) ?? '').startsWith(before)).toBe(true);
+    await expect.poll(() => page.textContent('[data-operation-status]'), { timeout: 30_000 }).toBe('succeeded');
+    expect(await page.textContent('table.recap')).toContain(NODE);
+    // What the page put together equals the log as stored: nothing lost or doubled at the seam.
+    const stored = JSON.parse((await ok('operation', 'show', String(operationId), '--log', '--json')).stdout) as { log: string };
+    expect(await page.textContent('pre.log')).toBe(stored.log);
+    await shot('operation-live');
+  }, 180_000);
+
   it('shows the UPS going on battery on the dashboard within 2 s of the watcher seeing it', async () => {
     await page.goto(url);
     await page.waitForSelector('[data-ups="rack"]');
