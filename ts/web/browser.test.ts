@@ -88,8 +88,9 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
 
   it('shows a node with its SSH set-up, and tests SSH with the log arriving live', async () => {
     await page.click(`[data-node="${NODE}"] a`);
-    await page.waitForSelector('#instructions');
-    expect(await page.textContent('#instructions')).toContain('ssh-ed25519 ');
+    await page.waitForSelector('#setup-script');
+    expect(await page.textContent('#setup-script')).toContain('ssh-ed25519 ');
+    expect(await page.textContent('#instructions')).toContain(`mko node test-ssh ${NODE}`);
     await page.click('button:has-text("Test SSH")');
     await page.waitForSelector('[data-follow-target]:not([hidden])');
     // The log fills in while the run goes on, then the badge says how it ended.
