@@ -88,8 +88,9 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
 
   it('shows a node with its SSH set-up, and tests SSH with the log arriving live', async () => {
     await page.click(`[data-node="${NODE}"] a`);
-    await page.waitForSelector('#instructions');
-    expect(await page.textContent('#instructions')).toContain('ssh-ed25519 ');
+    await page.waitForSelector('#setup-script');
+    expect(await page.textContent('#setup-script')).toContain('ssh-ed25519 ');
+    expect(await page.textContent('#instructions')).toContain(`mko node test-ssh ${NODE}`);
     await page.click('button:has-text("Test SSH")');
     await page.waitForSelector('[data-follow-target]:not([hidden])');
     // The log fills in while the run goes on, then the badge says how it ended.
@@ -116,6 +117,26 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
     await shot('operation');
   }, 180_000);
 
+  it('follows a running operation\'s log on its own page, then shows how it ended and the per-host recap', async () => {
+    // Started as the page's own buttons start actions: the session cookie and the page's CSRF token.
+    const operationId = await page.evaluate(async (cluster) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+      const response = await fetch(`/api/v1/clusters/${cluster}/configure-hosts`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: '{}' });
+      return ((await response.json()) as { operationId: number }).operationId;
+    }, LAB);
+    await page.goto(`${url}operations/${operationId}`);
+    expect(await page.getAttribute('pre.log', 'data-running')).toBe('true');
+    const before = (await page.textContent('pre.log')) ?? '';
+    await expect.poll(() => page.textContent('pre.log'), { timeout: 120_000 }).toContain('PLAY RECAP');
+    expect(((await page.textContent('pre.log')) ?? '').startsWith(before)).toBe(true);
+    await expect.poll(() => page.textContent('[data-operation-status]'), { timeout: 30_000 }).toBe('succeeded');
+    expect(await page.textContent('table.recap')).toContain(NODE);
+    // What the page put together equals the log as stored: nothing lost or doubled at the seam.
+    const stored = JSON.parse((await ok('operation', 'show', String(operationId), '--log', '--json')).stdout) as { log: string };
+    expect(await page.textContent('pre.log')).toBe(stored.log);
+    await shot('operation-live');
+  }, 180_000);
+
   it('shows the UPS going on battery on the dashboard within 2 s of the watcher seeing it', async () => {
     await page.goto(url);
     await page.waitForSelector('[data-ups="rack"]');
@@ -132,10 +153,112 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
     await setUps('OL CHRG');
   }, 120_000);
 
-  it('shows the settings page with the token list', async () => {
+  it('shows a UPS page with its live status, ticking age and test, and manages a rule through its forms', async () => {
+    await page.goto(url);
+    await page.click('[data-ups="rack"]');
+    await page.waitForURL(/\/ups\/\d+$/);
+    await expect.poll(() => page.textContent('[data-ups="rack"] [data-ups-status]'), { timeout: 30_000 }).toMatch(/^OL/);
+    expect(await page.textContent('[data-ups-charge]')).toBe('100 %');
+    // The age counts up in the page between the server's answers.
+    await page.waitForFunction(() => {
+      const age = document.querySelector<HTMLElement>('[data-ups="rack"] [data-age]');
+      return age !== null && Number(age.textContent) >= Number(age.dataset['age']) + 2;
+    }, undefined, { timeout: 15_000 });
+    expect(await page.textContent('table.events')).toContain('power_loss');
+    await page.click('button:has-text("Test")');
+    await expect.poll(() => page.textContent('[data-result]'), { timeout: 30_000 }).toMatch(/: ok/);
+    expect(await page.textContent('[data-result]')).not.toMatch(/not ok|HTTP/);
+
+    const form = page.locator('details.new-rule form');
+    await form.locator('[name=name]').fill('rack-notify');
+    await form.locator('[name=event]').selectOption('power_loss');
+    await form.locator('[name=action]').selectOption('notify');
+    await form.locator('[name=cluster]').selectOption(LAB);
+    await form.locator('[name=command]').fill('logger mko-browser-test');
+    await form.locator('[type=submit]').click();
+    const rule = page.locator('[data-rule="rack-notify"]');
+    await rule.waitFor();
+    expect(await rule.textContent()).toMatch(/when power_loss, after 0 s: notify on/);
+    await rule.locator('button:has-text("Disable")').click();
+    await expect.poll(() => page.textContent('[data-rule="rack-notify"] [data-rule-state]')).toBe('disabled');
+    await page.click('[data-rule="rack-notify"] summary');
+    await page.fill('[data-rule="rack-notify"] form [name=actionDelay]', '5');
+    await page.click('[data-rule="rack-notify"] form button:has-text("Save")');
+    await expect.poll(() => page.textContent('[data-rule="rack-notify"]')).toMatch(/after 5 s: notify/);
+    expect(JSON.parse((await ok('ups', 'rules', 'list', '--json')).stdout)).toEqual([expect.objectContaining({ name: 'rack-notify', enabled: false, actionDelay: 5 })]);
+    await shot('ups');
+    await page.click('[data-rule="rack-notify"] button:has-text("Delete")');
+    await page.waitForSelector('dialog#confirm[open]');
+    await shot('ups-confirm');
+    await page.click('[data-confirm-ok]');
+    await expect.poll(() => page.locator('[data-rule="rack-notify"]').count()).toBe(0);
+    expect(JSON.parse((await ok('ups', 'rules', 'list', '--json')).stdout)).toEqual([]);
+  }, 120_000);
+
+  it('adds a node through its form and shows what to paste on it, with copy buttons', async () => {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url.replace(/\/$/, '') });
+    await page.goto(url);
+    await page.click('a:has-text("Add a node")');
+    await page.waitForURL(`${url}nodes/new`);
+    await page.fill('[name=hostname]', 'bad name');
+    await page.fill('[name=address]', '10.99.0.9');
+    await page.click('button:has-text("Add node")');
+    await expect.poll(() => page.textContent('[data-form-error]')).toMatch(/hostname/);
+    expect(await page.getAttribute('[name=hostname]', 'aria-invalid')).toBe('true');
+    await shot('node-new');
+    await page.fill('[name=hostname]', 'added-by-browser');
+    await page.selectOption('[name=cluster]', LAB);
+    await page.click('button:has-text("Add node")');
+    await page.waitForURL(/\/nodes\/\d+\?added$/);
+    expect(await page.textContent('[data-added]')).toContain('added-by-browser');
+    expect(await page.textContent('#setup-script')).toMatch(/ssh-ed25519 [^]*passwordless sudo/);
+    await page.click('button[data-copy="#setup-script"]');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await page.textContent('#setup-script'));
+    expect(await page.textContent('button[data-copy="#setup-script"]')).toBe('Copied');
+    await shot('node-added');
+    const nodes = JSON.parse((await ok('node', 'list', '--json')).stdout) as { hostname: string; cluster: string | null }[];
+    expect(nodes).toContainEqual(expect.objectContaining({ hostname: 'added-by-browser', cluster: LAB }));
+    await ok('node', 'remove', 'added-by-browser', '--yes');
+  }, 60_000);
+
+  it('makes a token shown once on the settings page, and revokes it', async () => {
     await page.goto(`${url}settings`);
     expect(await page.textContent('body')).toContain('browser');
-    expect(await page.content()).not.toContain(token);
+    await page.fill('.token-form [name=name]', 'phone');
+    await page.selectOption('.token-form [name=scope]', 'operate');
+    await page.click('button:has-text("Create token")');
+    await page.waitForSelector('#new-token:not([hidden])');
+    const secret = (await page.textContent('#new-token-secret')) ?? '';
+    expect(secret).toMatch(/^mko_[A-Za-z0-9_-]{40,}$/);
+    await page.waitForSelector('tr[data-token="phone"]');
     await shot('settings');
-  }, 30_000);
+    await page.reload();
+    expect(await page.content()).not.toContain(secret);
+    expect(await page.content()).not.toContain(token);
+    await page.click('tr[data-token="phone"] button:has-text("Revoke")');
+    await page.waitForSelector('dialog#confirm[open]');
+    await page.click('[data-confirm-ok]');
+    await expect.poll(() => page.locator('tr[data-token="phone"] button').count()).toBe(0);
+    const tokens = JSON.parse((await ok('web', 'token', 'list', '--json')).stdout) as { name: string; revokedAt: string | null }[];
+    expect(tokens.find((t) => t.name === 'phone')?.revokedAt).toMatch(/^\d{4}-/);
+  }, 60_000);
+
+  it('wakes a powered-off lab host from its page: pending, then up', async () => {
+    const powered = async () =>
+      (JSON.parse((await ok('lab', 'status', '--name', LAB, '--json')).stdout) as { hosts: { hostname: string; running: boolean }[] }).hosts.find((h) => h.hostname === NODE)?.running;
+    const off = await execa('ansible', [NODE, '-i', path.join(projectRoot, 'inventories', 'mko'), '--become', '-m', 'ansible.builtin.command', '-a', 'systemctl poweroff'], {
+      cwd: projectRoot,
+      env: { MKO_DB: dbPath, ANSIBLE_CONFIG: path.join(projectRoot, 'ansible.cfg') },
+      reject: false,
+      timeout: 60_000,
+    });
+    await pollUntil(`${NODE} to power off (${off.stdout})`, 60_000, async () => (await powered()) === false, 250);
+    await page.goto(`${url}nodes/${NODE}`);
+    await page.click('button[data-wake]');
+    expect(await page.textContent('[data-wake-state]')).toBe('pending');
+    await expect.poll(() => page.textContent('[data-wake-state]'), { timeout: 120_000 }).toBe('up');
+    expect(await page.textContent('[data-follow-status]')).toBe('succeeded');
+    expect(await powered()).toBe(true);
+    await shot('node-wake');
+  }, 240_000);
 });

@@ -2,16 +2,17 @@
 // browser session (a token logged in once); without one it sends the browser to /login.
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import { getCluster, getNode, listNodes } from '../fleet/index.js';
+import { getCluster, getNode, listClusters, listNodes } from '../fleet/index.js';
 import { latestReport, summarizeReport } from '../hardware/index.js';
-import { getOperation, listOperations, OPERATION_STATUSES, type OperationStatus } from '../ops/index.js';
+import { getOperation, listOperations, OPERATION_STATUSES, type Operation, type OperationStatus } from '../ops/index.js';
+import { getUps } from '../power/index.js';
 import { listProxmoxHosts } from '../proxmox/index.js';
-import { nodeInstructions } from '../ssh/index.js';
+import { instructionsInput, nodeInstructions, nodeKey, renderSetupScript } from '../ssh/index.js';
 import { renderPage, renderPartial, staticFiles, type PageFrame } from './render.js';
 import type { WebDeps, WebEnv } from './route.js';
 import { findSession, openSession, SESSION_COOKIE, SESSION_DAYS } from './sessions.js';
-import { listTokens } from './tokens.js';
-import { clusterView, dashboardView, operationView } from './views.js';
+import { listTokens, SCOPES } from './tokens.js';
+import { choices, clusterView, dashboardView, operationView, upsPageView, upsStatusView } from './views.js';
 
 const frame = (c: Context<WebEnv>, title: string): PageFrame => ({ title, user: c.get('principal').name, csrf: c.get('csrf') ?? '' });
 
@@ -33,7 +34,13 @@ const DASHBOARD_FINGERPRINT = `SELECT
   (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM clusters) || '|' ||
   (SELECT count(*) || ':' || coalesce(max(checked_at), '') FROM node_status) || '|' ||
   (SELECT count(*) FROM upses) || ':' || (SELECT coalesce(group_concat(ups_id || '=' || coalesce(status, '') || '/' || coalesce(charge, '') || '/' || coalesce(runtime, '') || '/' || coalesce(error, ''), ';'), '') FROM ups_state) || '|' ||
-  (SELECT coalesce(max(id), 0) || ':' || coalesce(max(finished_at), '') || ':' || sum(status = 'running') FROM operations)`;
+  (SELECT coalesce(max(id), 0) || ':' || coalesce(max(finished_at), '') || ':' || coalesce(sum(status = 'running'), 0) FROM operations)`;
+
+/** The header and per-host recap of an operation page, which the page re-reads when the run ends. */
+function operationSummary(operation: Operation) {
+  const recap = Object.entries(operation.recap).map(([host, r]) => ({ host, ...r, bad: r.failed > 0 || r.unreachable > 0 }));
+  return { operation, recap };
+}
 
 export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
   const { db } = deps;
@@ -69,7 +76,7 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
     c.set('csrf', found.csrf);
     return next();
   };
-  for (const prefix of ['/', '/fragments/*', '/operations', '/operations/*', '/nodes/*', '/clusters/*', '/settings']) app.use(prefix, session);
+  for (const prefix of ['/', '/fragments/*', '/operations', '/operations/*', '/nodes/*', '/clusters/*', '/ups/*', '/settings']) app.use(prefix, session);
 
   app.get('/', (c) => c.html(renderPage('dashboard', frame(c, 'Dashboard'), { dashboard: dashboardHtml() })));
   app.get('/fragments/dashboard', (c) => c.html(dashboardHtml()));
@@ -88,17 +95,37 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
   app.get('/fragments/operations', (c) => c.html(renderPartial('operations-table', { operations: listOperations(db, operationsFilter(c)).map(operationView) })));
   app.get('/operations/:id{[0-9]+}', (c) => {
     const operation = getOperation(db, Number(c.req.param('id')));
-    const recap = Object.entries(operation.recap).map(([host, r]) => ({ host, ...r, bad: r.failed > 0 || r.unreachable > 0 }));
-    return c.html(renderPage('operation', frame(c, `Operation ${operation.id}`), { operation, recap, command: operation.args.join(' ') }));
+    return c.html(
+      renderPage('operation', frame(c, `Operation ${operation.id}`), {
+        ...operationSummary(operation),
+        command: operation.args.join(' '),
+        // Where the live log goes on from: SQLite counts a log's length in characters, as here.
+        logOffset: [...operation.log].length,
+        running: operation.status === 'running',
+      }),
+    );
   });
+  app.get('/fragments/operations/:id{[0-9]+}/summary', (c) => c.html(renderPartial('operation-summary', operationSummary(getOperation(db, Number(c.req.param('id')))))));
 
+  app.get('/nodes/new', (c) =>
+    c.html(
+      renderPage('node-new', frame(c, 'Add a node'), {
+        clusters: choices(listClusters(db).map((cl) => cl.name)),
+        roles: choices(['control-plane', 'worker'], 'worker'),
+      }),
+    ),
+  );
   app.get('/nodes/:node', async (c) => {
     const node = getNode(db, c.req.param('node'));
     const report = latestReport(db, node.id);
+    const key = node.sshKeyPath ? await nodeKey(node).catch(() => undefined) : undefined;
     return c.html(
       renderPage('node', frame(c, node.hostname), {
         node,
+        added: c.req.query('added') !== undefined,
         instructions: await nodeInstructions(db, String(node.id)),
+        script: key ? renderSetupScript(instructionsInput(node, key)) : null,
+        publicKey: key?.publicKey ?? null,
         hardware: report ? summarizeReport(report.report, node.hostname) : null,
       }),
     );
@@ -113,11 +140,19 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
     return c.html(renderPage('cluster', frame(c, cluster.name), { cluster: clusterView(db, cluster, listNodes(db, { cluster: cluster.name })), operations }));
   });
 
+  app.get('/ups/:ups', (c) => {
+    const ups = getUps(db, c.req.param('ups'));
+    return c.html(renderPage('ups', frame(c, ups.name), upsPageView(db, ups)));
+  });
+  app.get('/fragments/ups/:ups', (c) => c.html(renderPartial('ups-status', upsStatusView(db, getUps(db, c.req.param('ups'))))));
+
+  app.get('/fragments/tokens', (c) => c.html(renderPartial('tokens-table', { tokens: listTokens(db) })));
   app.get('/settings', (c) =>
     c.html(
       renderPage('settings', frame(c, 'Settings'), {
         proxmox: listProxmoxHosts(db).map((h) => ({ ...h, tls: h.insecure ? 'not verified' : h.caFile ? `pinned CA ${h.caFile}` : 'system CAs' })),
         tokens: listTokens(db),
+        scopes: choices(SCOPES, 'read'),
       }),
     ),
   );

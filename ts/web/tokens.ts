@@ -47,7 +47,7 @@ const SHOWN_PREFIX = TOKEN_PREFIX.length + 4;
 
 export const hashSecret = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-const tokenSchema = {
+export const tokenSchema = {
   type: 'object',
   properties: {
     name: field.clusterName,

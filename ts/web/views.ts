@@ -4,7 +4,7 @@ import { clusterStatuses, type NodeStatus } from '../cluster/status-store.js';
 import type { Db } from '../db/index.js';
 import { listClusters, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { listOperations, type Operation } from '../ops/index.js';
-import { getWatchState, listUpses, type Ups } from '../power/index.js';
+import { ACTIONS, EVENT_KINDS, getWatchState, listEvents, listRules, listUpses, workloadText, type PowerRule, type Ups } from '../power/index.js';
 
 export type NodeState = 'ready' | 'not-ready' | 'stopped' | 'unreachable' | 'unknown';
 
@@ -142,6 +142,7 @@ export const operationView = (op: Operation): OperationView => ({
 });
 
 export interface DashboardView {
+  staleAfter: number;
   clusters: ClusterView[];
   unassigned: NodeView[];
   upses: UpsView[];
@@ -153,9 +154,85 @@ export function dashboardView(db: Db): DashboardView {
   const byCluster = new Map<number, FleetNode[]>();
   for (const n of nodes) if (n.clusterId !== null) byCluster.set(n.clusterId, [...(byCluster.get(n.clusterId) ?? []), n]);
   return {
+    staleAfter: STALE_AFTER_S,
     clusters: listClusters(db).map((c) => clusterView(db, c, byCluster.get(c.id) ?? [])),
     unassigned: nodes.filter((n) => n.clusterId === null).map((n) => nodeView(n, undefined)),
     upses: upsViews(db),
     operations: listOperations(db, { limit: 10 }).map(operationView),
+  };
+}
+
+/** A <select>'s options with the current value marked. */
+export const choices = (values: readonly string[], current?: string | null): { value: string; selected: boolean }[] =>
+  values.map((value) => ({ value, selected: value === current }));
+
+/** A power rule as the UPS page lists it, with what its edit form starts from. */
+export interface RuleView {
+  id: number;
+  /** Where the edit form sends its PATCH. */
+  url: string;
+  name: string;
+  cluster: string;
+  event: string;
+  action: string;
+  enabled: boolean;
+  batteryThreshold: number | null;
+  actionDelay: number;
+  priority: number;
+  workloads: string;
+  command: string;
+  commandTimeout: number | null;
+  drainTimeout: number | null;
+  executionCount: number;
+  lastRunAt: string | null;
+  lastResult: string | null;
+  events: { value: string; selected: boolean }[];
+  actions: { value: string; selected: boolean }[];
+  clusters: { value: string; selected: boolean }[];
+}
+
+function ruleView(rule: PowerRule, clusterNames: readonly string[]): RuleView {
+  const o = rule.options;
+  return {
+    id: rule.id,
+    url: `/api/v1/rules/${rule.id}`,
+    name: rule.name,
+    cluster: rule.cluster,
+    event: rule.event,
+    action: rule.action,
+    enabled: rule.enabled,
+    batteryThreshold: rule.batteryThreshold,
+    actionDelay: rule.actionDelay,
+    priority: rule.priority,
+    workloads: o.workloads ? o.workloads.map(workloadText).join(',') : '',
+    command: o.command ?? '',
+    commandTimeout: o.commandTimeout ?? null,
+    drainTimeout: o.drainTimeout ?? null,
+    executionCount: rule.executionCount,
+    lastRunAt: rule.lastRunAt,
+    lastResult: rule.lastResult,
+    events: choices(EVENT_KINDS, rule.event),
+    actions: choices(ACTIONS, rule.action),
+    clusters: choices(clusterNames, rule.cluster),
+  };
+}
+
+/** The UPS page's live part: the watcher's last reading and the latest events. */
+export function upsStatusView(db: Db, ups: Ups, now: Date = new Date()) {
+  return {
+    reading: upsView(db, ups, now),
+    staleAfter: STALE_AFTER_S,
+    events: listEvents(db, { upsId: ups.id, limit: 20 }).map((e) => ({ id: e.id, kind: e.kind, at: e.at, status: e.status, charge: e.charge, detail: e.detail })),
+  };
+}
+
+/** The UPS page: its record (no secrets), live part, and its rules with their edit forms. */
+export function upsPageView(db: Db, ups: Ups) {
+  const clusterNames = listClusters(db).map((c) => c.name);
+  return {
+    ups: { id: ups.id, name: ups.name, host: ups.host, address: ups.address, driver: ups.driver, port: ups.port, description: ups.description, upsdPort: ups.upsdPort },
+    status: upsStatusView(db, ups),
+    rules: listRules(db, { ups: ups.name }).map((r) => ruleView(r, clusterNames)),
+    newRule: { events: choices(EVENT_KINDS), actions: choices(ACTIONS), clusters: choices(clusterNames) },
   };
 }

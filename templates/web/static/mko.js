@@ -3,6 +3,7 @@
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
 
+  /** Call the API as the logged-in browser; a refusal throws its message, with the field it names. */
   async function api(method, url, body) {
     const response = await fetch(url, {
       method,
@@ -11,9 +12,12 @@
       credentials: 'same-origin',
     });
     const data = response.status === 204 ? {} : await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    if (!response.ok) throw new Error(data.error ?? `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(data.error ?? `HTTP ${response.status}`), { field: data.field ?? null });
     return data;
   }
+
+  /** `a.b.c` of an answer. */
+  const pick = (value, path) => path.split('.').reduce((v, key) => (v == null ? undefined : v[key]), value);
 
   /** Ask in the page's <dialog>; resolves true when confirmed. */
   function confirmDialog(text, warning) {
@@ -29,7 +33,21 @@
     });
   }
 
-  /** Follow an operation's events (SSE) into the page's follow section. */
+  /**
+   * An operation's events (SSE): log text as it is written, then its end. EventSource reconnects
+   * by itself and sends Last-Event-ID, so the server goes on where the log was.
+   */
+  function operationEvents(url, { onLog, onEnd }) {
+    const source = new EventSource(url);
+    source.addEventListener('log', (e) => onLog?.(JSON.parse(e.data).text));
+    source.addEventListener('end', (e) => {
+      source.close();
+      onEnd?.(JSON.parse(e.data));
+    });
+    return source;
+  }
+
+  /** Follow an operation into the page's follow section. */
   function follow(operationId, onEnd) {
     const section = document.querySelector('[data-follow-target]');
     if (!section) return;
@@ -42,18 +60,43 @@
     log.textContent = '';
     status.textContent = 'running';
     status.className = 'badge status-running';
-    const source = new EventSource(`/api/v1/operations/${operationId}/events`);
-    source.addEventListener('log', (e) => {
-      log.textContent += JSON.parse(e.data).text;
-      log.scrollTop = log.scrollHeight;
+    operationEvents(`/api/v1/operations/${operationId}/events`, {
+      onLog: (text) => {
+        log.textContent += text;
+        log.scrollTop = log.scrollHeight;
+      },
+      onEnd: (end) => {
+        status.textContent = end.status;
+        status.className = `badge status-${end.status}`;
+        onEnd?.(end);
+      },
     });
-    source.addEventListener('end', (e) => {
-      const end = JSON.parse(e.data);
-      status.textContent = end.status;
-      status.className = `badge status-${end.status}`;
-      source.close();
-      onEnd?.(end);
-    });
+  }
+
+  const setBadge = (element, text, kind) => {
+    element.textContent = text;
+    element.className = `badge ${kind}`;
+  };
+
+  /** Re-read the parts of the page the server renders alone (data-live, data-part). */
+  let refreshing = false;
+  async function refreshParts() {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      for (const part of document.querySelectorAll('[data-live], [data-part]')) {
+        const response = await fetch(part.getAttribute('data-live') ?? part.getAttribute('data-part'), { credentials: 'same-origin' });
+        // Sent to the login page: the session ended (its token revoked, perhaps from this page).
+        if (response.redirected) {
+          window.location.href = response.url;
+          return;
+        }
+        if (response.ok) part.innerHTML = await response.text();
+      }
+      tickAges();
+    } finally {
+      refreshing = false;
+    }
   }
 
   document.addEventListener('click', async (event) => {
@@ -71,7 +114,7 @@
       window.location.href = '/login';
       return;
     }
-    const button = target?.closest('[data-action]');
+    const button = target?.closest('button[data-action]');
     if (!button) return;
     const question = button.getAttribute('data-confirm');
     if (question && !(await confirmDialog(question, button.getAttribute('data-warning')))) return;
@@ -80,42 +123,141 @@
     const wake = button.hasAttribute('data-wake') ? button.parentElement.querySelector('[data-wake-state]') : null;
     const result = button.parentElement.querySelector('[data-result]');
     button.disabled = true;
-    if (wake) { wake.textContent = 'pending'; wake.className = 'badge pending'; }
+    if (wake) setBadge(wake, 'pending', 'pending');
     try {
-      const answer = await api('POST', button.getAttribute('data-action'), body);
-      if (result) result.textContent = answer.summary ?? answer.status ?? 'ok';
+      const answer = await api(button.getAttribute('data-method') ?? 'POST', button.getAttribute('data-action'), body);
       if (button.hasAttribute('data-follow') && answer.operationId) {
         follow(answer.operationId, (end) => {
           button.disabled = false;
-          if (wake) { wake.textContent = end.status === 'succeeded' ? 'up' : 'failed'; wake.className = `badge ${end.status === 'succeeded' ? 'up' : 'failed'}`; }
+          if (wake) setBadge(wake, end.status === 'succeeded' ? 'up' : 'failed', end.status === 'succeeded' ? 'up' : 'failed');
         });
         return;
       }
+      if (result && answer.operationId) {
+        // A check that runs as an operation (Proxmox's test connection): its end is the answer.
+        setBadge(result, 'testing…', 'pending');
+        operationEvents(answer.events ?? `/api/v1/operations/${answer.operationId}/events`, {
+          onEnd: (end) => {
+            const ok = end.status === 'succeeded';
+            setBadge(result, ok ? 'ok' : `failed${end.exitMeaning ? `: ${end.exitMeaning}` : ''}`, ok ? 'up' : 'failed');
+            result.title = `operation ${answer.operationId}`;
+            button.disabled = false;
+          },
+        });
+        return;
+      }
+      if (result) result.textContent = answer.summary ?? answer.status ?? 'ok';
+      if (button.hasAttribute('data-reload')) {
+        window.location.reload();
+        return;
+      }
+      if (button.hasAttribute('data-refresh')) await refreshParts();
     } catch (error) {
       if (result) result.textContent = error.message;
       else window.alert(error.message);
-      if (wake) { wake.textContent = 'failed'; wake.className = 'badge failed'; }
+      if (wake) setBadge(wake, 'failed', 'failed');
     }
     button.disabled = false;
   });
 
-  // Parts of a page that re-render on the server when the fleet changes (one stream per page).
-  const live = [...document.querySelectorAll('[data-live]')];
-  if (live.length > 0 && typeof EventSource === 'function') {
-    let pending = false;
-    const refresh = async () => {
-      if (pending) return;
-      pending = true;
-      try {
-        for (const part of live) {
-          const response = await fetch(part.getAttribute('data-live'), { credentials: 'same-origin' });
-          if (response.ok) part.innerHTML = await response.text();
-        }
-      } finally {
-        pending = false;
+  // Forms that call the API (data-api, data-method): empty fields are left out (or sent as null to
+  // drop a rule's optional setting, data-empty="null"); number inputs are sent as numbers.
+  document.addEventListener('submit', async (event) => {
+    const form = event.target instanceof Element ? event.target.closest('form[data-api]') : null;
+    if (!form) return;
+    event.preventDefault();
+    const body = {};
+    for (const element of form.elements) {
+      if (!element.name || element.disabled) continue;
+      element.removeAttribute('aria-invalid');
+      const text = element.type === 'checkbox' ? element.checked : element.value.trim();
+      if (text === '') {
+        if (form.getAttribute('data-empty') === 'null') body[element.name] = null;
+        continue;
       }
-    };
-    const stream = new EventSource('/api/v1/events');
-    stream.addEventListener('change', refresh);
+      body[element.name] = element.type === 'number' ? Number(text) : text;
+    }
+    const error = form.querySelector('[data-form-error]');
+    const submit = form.querySelector('[type=submit]');
+    if (error) error.textContent = '';
+    if (submit) submit.disabled = true;
+    try {
+      const answer = await api(form.getAttribute('data-method') ?? 'POST', form.getAttribute('data-api'), body);
+      const then = form.getAttribute('data-then');
+      if (then) {
+        window.location.href = then.replace(/\{([\w.]+)\}/g, (_, path) => encodeURIComponent(String(pick(answer, path) ?? '')));
+        return;
+      }
+      if (form.hasAttribute('data-reload')) {
+        window.location.reload();
+        return;
+      }
+      const show = form.getAttribute('data-show');
+      const shown = show ? document.querySelector(show) : null;
+      if (shown) {
+        for (const field of shown.querySelectorAll('[data-field]')) field.textContent = String(pick(answer, field.getAttribute('data-field')) ?? '');
+        shown.hidden = false;
+      }
+      form.reset();
+      if (form.hasAttribute('data-refresh')) await refreshParts();
+    } catch (failure) {
+      if (error) error.textContent = failure.message;
+      else window.alert(failure.message);
+      const name = typeof failure.field === 'string' ? failure.field.replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase()) : '';
+      const input = name ? form.elements.namedItem(name) : null;
+      if (input instanceof Element) {
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+      }
+    } finally {
+      if (submit) submit.disabled = false;
+    }
+  });
+
+  // "read N s ago": the server says how old a reading was; the page keeps counting.
+  function tickAges() {
+    const now = Date.now();
+    for (const element of document.querySelectorAll('[data-age]')) {
+      if (!element.dataset.t0) element.dataset.t0 = String(now);
+      const age = Number(element.dataset.age) + Math.floor((now - Number(element.dataset.t0)) / 1000);
+      element.textContent = String(age);
+      const limit = Number(element.dataset.staleAfter);
+      if (!limit) continue;
+      const stale = age > limit;
+      // The server says only what changed: a reading that merely got older may have been renewed.
+      // When the count passes the limit, ask the server once for the true age.
+      if (stale && Number(element.dataset.age) <= limit && !element.dataset.asked) {
+        element.dataset.asked = 'true';
+        void refreshParts();
+      }
+      element.parentElement?.querySelector('[data-stale-mark]')?.toggleAttribute('hidden', !stale);
+      element.closest('.ups')?.classList.toggle('stale', stale);
+    }
+  }
+  setInterval(tickAges, 1000);
+
+  // Parts of a page that re-render on the server when the fleet changes (one stream per page).
+  if (document.querySelector('[data-live]') && typeof EventSource === 'function') {
+    new EventSource('/api/v1/events').addEventListener('change', refreshParts);
+  }
+
+  // An operation page: a running operation's log goes on from where the server's copy ended.
+  const operationLog = document.querySelector('[data-operation-log]');
+  if (operationLog && operationLog.getAttribute('data-running') === 'true' && typeof EventSource === 'function') {
+    const id = operationLog.getAttribute('data-operation-log');
+    const from = operationLog.getAttribute('data-log-offset') ?? '0';
+    operationEvents(`/api/v1/operations/${id}/events?from=${encodeURIComponent(from)}`, {
+      onLog: (text) => {
+        const atEnd = operationLog.scrollTop + operationLog.clientHeight >= operationLog.scrollHeight - 24;
+        operationLog.textContent += text;
+        if (atEnd) operationLog.scrollTop = operationLog.scrollHeight;
+      },
+      onEnd: async (end) => {
+        const summary = document.querySelector('[data-operation-summary]');
+        const response = summary ? await fetch(summary.getAttribute('data-operation-summary'), { credentials: 'same-origin' }).catch(() => null) : null;
+        if (summary && response?.ok) summary.innerHTML = await response.text();
+        else document.querySelectorAll('[data-operation-status]').forEach((badge) => setBadge(badge, end.status, `status-${end.status}`));
+      },
+    });
   }
 })();

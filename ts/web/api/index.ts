@@ -5,6 +5,7 @@ import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
 import { proxmoxRoutes } from './proxmox.js';
 import { ruleRoutes } from './rules.js';
+import { tokenRoutes } from './tokens.js';
 import { upsRoutes } from './ups.js';
 
 /** Every /api/v1 route, declared once (the router and the OpenAPI document read the same list). */
@@ -17,5 +18,6 @@ export function apiRoutes(): ApiRoutes {
   ruleRoutes(routes);
   actionRoutes(routes);
   proxmoxRoutes(routes);
+  tokenRoutes(routes);
   return routes;
 }
