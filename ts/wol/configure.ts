@@ -98,7 +98,7 @@ export function configureWol(db: Db, dataDir: string, nodeRef: string, input: Wo
   if (typeof secureon === 'string') {
     password = normalizeSecureOn(secureon);
     // Never echoed, even when malformed: it is meant to be a secret.
-    if (!SECUREON.test(password)) throw new UserError('invalid --secureon: must be a SecureOn password of 4 or 6 bytes in hex, e.g. 01:02:03:04:05:06 (the value is not shown)');
+    if (!SECUREON.test(password)) throw new UserError('invalid --secureon: must be a SecureOn password of 4 or 6 bytes in hex, e.g. 01:02:03:04:05:06 (the value is not shown)', 1, 'secureon');
   }
 
   // Checked before the secrets are touched, then again on what is stored when it is written.

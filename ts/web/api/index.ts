@@ -1,10 +1,12 @@
 import { ApiRoutes } from '../route.js';
 import { actionRoutes } from './actions.js';
 import { fleetRoutes } from './fleet.js';
+import { hardwareRoutes } from './hardware.js';
 import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
 import { ruleRoutes } from './rules.js';
 import { upsRoutes } from './ups.js';
+import { wolRoutes } from './wol.js';
 
 /** Every /api/v1 route, declared once (the router and the OpenAPI document read the same list). */
 export function apiRoutes(): ApiRoutes {
@@ -15,5 +17,7 @@ export function apiRoutes(): ApiRoutes {
   upsRoutes(routes);
   ruleRoutes(routes);
   actionRoutes(routes);
+  hardwareRoutes(routes);
+  wolRoutes(routes);
   return routes;
 }
