@@ -146,7 +146,7 @@ describe('Wake-on-LAN routes', () => {
       [{ secureon: 'not-hex-secret' }, { error: /^invalid --secureon: must be a SecureOn password of 4 or 6 bytes in hex/, field: 'secureon' }],
       [{ secureon: 12345678 }, { error: /^invalid --secureon: must be .* \(the value is not shown\)$/, field: 'secureon' }],
       [{ secureon: SECUREON, clearSecureon: true }, { error: '--secureon and --clear-secureon contradict each other', field: 'clearSecureon' }],
-      [{ mak: 'aa:bb:cc:dd:ee:ff' }, { error: /^unknown field "mak": this request takes mac, broadcast, port, method, secureon, clearSecureon/, field: 'mak' }],
+      [{ mak: 'aa:bb:cc:dd:ee:ff' }, { error: /^unknown field "mak": this request takes mac, broadcast, port, method, proxmoxHost, proxmoxNode, vmid, secureon, clearSecureon$/, field: 'mak' }],
       [{ method: 'proxmox' }, { error: '--method proxmox needs --proxmox-host, --proxmox-node, --vmid for hw1', field: null as unknown as string }],
     ];
     for (const [body, expected] of cases) {

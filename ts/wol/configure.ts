@@ -43,7 +43,8 @@ export const configFlags = {
   vmid: '--vmid',
 };
 
-const configSchema = {
+/** The settings `mko wol configure` takes besides the SecureOn password (checked on its own: never echoed). */
+export const wolConfigSchema = {
   type: 'object',
   properties: {
     mac: field.mac,
@@ -93,7 +94,7 @@ export function configureWol(db: Db, dataDir: string, nodeRef: string, input: Wo
       vmid: numberOrText(plain.vmid),
     }).filter(([, v]) => v !== undefined),
   );
-  const checked = validate<Omit<WolConfigInput, 'secureon'> & { port?: number; vmid?: number; method?: WolMethod }>(configSchema, candidate, configFlags);
+  const checked = validate<Omit<WolConfigInput, 'secureon'> & { port?: number; vmid?: number; method?: WolMethod }>(wolConfigSchema, candidate, configFlags);
   let password: string | null | undefined = secureon;
   if (typeof secureon === 'string') {
     password = normalizeSecureOn(secureon);

@@ -3,25 +3,17 @@
 // Waking a node or a cluster is in actions.ts.
 import { UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
-import { field } from '../../validate/index.js';
-import { configFlags, configureWol, setWakeOnLan, wolConfigOf, wolStatus, WOL_METHODS, type WolConfigInput } from '../../wol/index.js';
+import { configFlags, configureWol, setWakeOnLan, wolConfigOf, wolConfigSchema, wolStatus, type WolConfigInput } from '../../wol/index.js';
 import { accepted, jsonBody, noFields, param, type ApiRoutes } from '../route.js';
 
 /** What `mko wol configure` takes; the domain checks the values (and normalises a MAC first). */
 const configureBody = {
-  type: 'object',
+  ...wolConfigSchema,
   properties: {
-    mac: field.mac,
-    broadcast: { ...field.ipv4, hint: 'an IPv4 broadcast address, e.g. 192.168.1.255 (the subnet of the node)' },
-    port: { ...field.port, hint: 'a UDP port from 1 to 65535 (Wake-on-LAN uses 9, sometimes 7)' },
-    method: { type: 'string', enum: [...WOL_METHODS], hint: 'ethernet, proxmox or rtc' },
+    ...wolConfigSchema.properties,
     secureon: { type: 'string', writeOnly: true, hint: 'a SecureOn password of 4 or 6 bytes in hex, e.g. 01:02:03:04:05:06 (write-only: never shown)' },
     clearSecureon: { type: 'boolean', hint: 'true to forget the SecureOn password' },
-    proxmoxHost: field.host,
-    proxmoxNode: { ...field.hostname, hint: 'the Proxmox node name that runs the VM, e.g. pve1' },
-    vmid: field.vmid,
   },
-  additionalProperties: false,
 };
 
 export function wolRoutes(routes: ApiRoutes): void {
