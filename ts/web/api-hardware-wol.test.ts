@@ -99,6 +99,9 @@ describe('hardware routes', () => {
     const typo = await call('POST', '/clusters/edge/hardware', { token: tokens.operate, body: { chek: true } });
     expect(typo.status).toBe(400);
     expect(await json(typo)).toEqual({ error: 'unknown field "chek": this request takes confirm', field: 'chek' });
+    const wrongType = await call('POST', '/nodes/hw1/hardware', { token: tokens.operate, body: { confirm: 'yes' } });
+    expect(wrongType.status).toBe(400);
+    expect(await json(wrongType)).toEqual({ error: 'invalid confirm "yes": must be true or false', field: 'confirm' });
     const empty = await call('POST', '/clusters/empty/hardware', { token: tokens.operate });
     expect(empty.status).toBe(400);
     expect(await json(empty)).toEqual({ error: 'cluster empty has no nodes: assign some with mko cluster assign', field: null });
@@ -158,6 +161,9 @@ describe('Wake-on-LAN routes', () => {
       expect(JSON.parse(text)).toEqual({ error: typeof expected.error === 'string' ? expected.error : expect.stringMatching(expected.error), field: expected.field });
     }
     expect((await call('PUT', '/nodes/nope/wol', { token: tokens.admin, body: { port: 9 } })).status).toBe(404);
+    const unknownNode = await call('GET', '/nodes/nope/wol', { token: tokens.read });
+    expect(unknownNode.status).toBe(404);
+    expect(await json(unknownNode)).toEqual({ error: 'no node "nope": see mko node list', field: null });
     expect(wolColumns()).toEqual(before);
     expect(await json(await call('GET', '/nodes/hw1/wol', { token: tokens.read }))).toMatchObject({ wol: { secureon: true } });
   });
