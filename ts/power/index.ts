@@ -19,7 +19,7 @@ export {
   type UpsTestResult,
 } from './manage.js';
 export { monitorStatus, pidFileFor, runMonitor, runningMonitor, stopMonitor, type MonitorInfo, type MonitorStatus } from './monitor.js';
-export { ACTIONS, createRule, deleteRule, getRule, listRules, ruleSchema, setRuleEnabled, updateRule, workloadText, type PowerActionKind, type PowerRule, type RuleInput, type Workload } from './rules.js';
+export { ACTIONS, createRule, deleteRule, getRule, listRules, ruleFlags, ruleSchema, setRuleEnabled, updateRule, workloadText, type PowerActionKind, type PowerRule, type RuleInput, type Workload } from './rules.js';
 export { getEvent, getWatchState, listActions, listEvents, listSamples, type ActionStatus, type PowerAction, type UpsEvent, type UpsReading } from './store.js';
-export { addUps, findUps, getUps, listUpses, parseDriverOptions, removeUps, updateUps, upsInputSchema, upsUpdateSchema, type Ups, type UpsChanges, type UpsInput } from './ups.js';
+export { addUps, findUps, getUps, listUpses, parseDriverOptions, removeUps, updateUps, upsFlags, upsInputSchema, upsUpdateSchema, type Ups, type UpsChanges, type UpsInput } from './ups.js';
 export { describeEvent, Watcher, type WatcherOptions } from './watcher.js';

@@ -54,7 +54,7 @@ export interface ProxmoxHostInput {
   insecure?: boolean;
 }
 
-const flags = { name: 'name', url: '--url', tokenId: '--token-id', tokenSecret: '--token-secret', caFile: '--ca-file', insecure: '--insecure' };
+export const proxmoxFlags = { name: 'name', url: '--url', tokenId: '--token-id', tokenSecret: '--token-secret', caFile: '--ca-file', insecure: '--insecure' };
 
 /** What `proxmox add` and POST /api/v1/proxmox take; the token secret is write-only. */
 export const proxmoxHostInputSchema = {
@@ -91,7 +91,7 @@ function checkInput(db: Db, input: ProxmoxHostInput): { url: string; caFile: str
   if (typeof input.tokenSecret !== 'string' || !TOKEN_SECRET.test(input.tokenSecret)) {
     throw new UserError('invalid --token-secret: must be the API token secret Proxmox showed once (a UUID like 3f2a…-…), 8 to 128 letters, digits and hyphens', 1, 'tokenSecret');
   }
-  validate(proxmoxHostInputSchema, input, flags);
+  validate(proxmoxHostInputSchema, input, proxmoxFlags);
   refuseNumericName(input.name, 'proxmox host name');
   let url: URL;
   try {

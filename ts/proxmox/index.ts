@@ -8,6 +8,7 @@ export {
   listProxmoxHosts,
   nodesUsing,
   proxmoxEndpoint,
+  proxmoxFlags,
   proxmoxHostInputSchema,
   removableProxmoxHost,
   removeProxmoxHost,

@@ -132,10 +132,11 @@ function describe(error: ErrorObject | undefined, schema: object, data: unknown,
   }
   // A bare field schema (validated on its own, e.g. a role) carries its hint at the top.
   const propertySchema = property
-    ? (schema as { properties?: Record<string, { hint?: string }> }).properties?.[property]
-    : (schema as { hint?: string });
+    ? (schema as { properties?: Record<string, { hint?: string; writeOnly?: boolean }> }).properties?.[property]
+    : (schema as { hint?: string; writeOnly?: boolean });
   const value = property ? (data as Record<string, unknown>)[property] : data;
-  const shown = quote(value ?? null);
   const hint = KEYWORD_HINTS[error.keyword] ?? propertySchema?.hint ?? error.message ?? 'valid';
-  return `invalid ${flag} ${shown}: must be ${hint}`;
+  // A secret is never echoed, even a malformed one.
+  if (propertySchema?.writeOnly) return `invalid ${flag}: must be ${hint} (the value is not shown)`;
+  return `invalid ${flag} ${quote(value ?? null)}: must be ${hint}`;
 }

@@ -1,12 +1,14 @@
 // Long actions through the API: 202 with the operation id at once, the run itself real
 // (ansible-playbook over SSH to a real sshd on loopback), followed to its end over SSE.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { getNode } from '../fleet/index.js';
 import { getOperation } from '../ops/index.js';
+import { projectRoot } from '../paths.js';
 import { createUser, pasteAsUser, removeUser, startSshd, type Sshd, type TestUser } from '../test-support/sshd.js';
 import { API_PREFIX, createApp } from './app.js';
 import { createToken } from './tokens.js';
@@ -30,6 +32,8 @@ describe.skipIf(!isRoot)('long actions through the API', () => {
     );
 
   beforeAll(async () => {
+    // The runs read the fleet through the built inventory script.
+    if (!existsSync(path.join(projectRoot, 'dist', 'inventory', 'script.js'))) await execa('npm', ['run', 'build'], { cwd: projectRoot });
     dir = mkdtempSync(path.join(os.tmpdir(), 'mko-web-actions-'));
     process.env['ANSIBLE_SSH_CONTROL_PATH_DIR'] = path.join(dir, 'cp');
     db = openDb(path.join(dir, 'mko.db'));
@@ -62,6 +66,21 @@ describe.skipIf(!isRoot)('long actions through the API', () => {
     expect(text).toMatch(/event: end\ndata: \{"status":"succeeded","exitCode":0,"exitMeaning":"ok"\}\nid: \d+\n/);
     expect(getOperation(db, operationId).recap['web-n1']).toMatchObject({ failed: 0, unreachable: 0 });
     expect(getNode(db, 'web-n1').sshKeyStatus).toBe('verified');
+  });
+
+  it('collects the node\'s hardware through the API (202, followed to its end) and shows it back as the latest report', async () => {
+    const response = await call('POST', '/nodes/web-n1/hardware', {});
+    expect(response.status).toBe(202);
+    const { operationId, events } = (await response.json()) as { operationId: number; events: string };
+    const stream = await app.request(events, { headers: { authorization: `Bearer ${token}` } });
+    expect(await stream.text()).toMatch(/event: end\ndata: \{"status":"succeeded","exitCode":0,"exitMeaning":"ok"\}\n/);
+    expect(getOperation(db, operationId)).toMatchObject({ kind: 'hardware', target: 'web-n1', status: 'succeeded' });
+    const latest = await call('GET', '/nodes/web-n1/hardware');
+    expect(latest.status).toBe(200);
+    const body = (await latest.json()) as { node: string; operationId: number; report: { hostname: string } };
+    expect(body).toMatchObject({ node: 'web-n1', operationId, report: { hostname: os.hostname().split('.')[0] } });
+    const history = (await (await call('GET', '/nodes/web-n1/hardware/history')).json()) as { reports: { operationId: number }[] };
+    expect(history.reports.map((r) => r.operationId)).toEqual([operationId]);
   });
 
   it('refuses a shutdown without "confirm": true, or without a mode, and starts nothing', async () => {

@@ -11,7 +11,7 @@ export function toOpenApiSchema(schema: unknown): unknown {
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'hint') out['description'] = value;
     else if (MKO_KEYWORDS.has(key)) out[`x-mko-${key}`] = value;
-    else out[key] = key === 'properties' || key === 'additionalProperties' || key === 'items' || key === 'propertyNames' ? mapChildren(key, value) : value;
+    else out[key] = key === 'properties' || key === 'additionalProperties' || key === 'items' || key === 'propertyNames' || key === 'anyOf' ? mapChildren(key, value) : value;
   }
   return out;
 }
@@ -27,6 +27,27 @@ const errorSchema = {
   required: ['error', 'field'],
 };
 
+/** What a route answers when it works: 202 for a long action, 201 for a new record, else 200. */
+export function successStatus(spec: RouteSpec): '200' | '201' | '202' {
+  return spec.accepted ? '202' : spec.created ? '201' : '200';
+}
+
+function success(spec: RouteSpec): object {
+  if (spec.stream) return { description: 'a stream of Server-Sent Events', content: { 'text/event-stream': { schema: { type: 'string' } } } };
+  if (spec.accepted) return { description: 'started: follow the operation', content: { 'application/json': { schema: { $ref: '#/components/schemas/Accepted' } } } };
+  return { description: spec.created ? 'created' : 'ok', content: { 'application/json': { schema: { type: 'object' } } } };
+}
+
+const acceptedSchema = {
+  type: 'object',
+  properties: {
+    operationId: { type: 'integer', description: 'the operation (GET /api/v1/operations/{operation})' },
+    status: { type: 'string', enum: ['running'] },
+    events: { type: 'string', description: 'the URL of its Server-Sent Events: log lines, then end' },
+  },
+  required: ['operationId', 'status', 'events'],
+};
+
 export function openApiDocument(specs: readonly RouteSpec[], prefix: string): object {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of specs) {
@@ -40,15 +61,15 @@ export function openApiDocument(specs: readonly RouteSpec[], prefix: string): ob
         tags: [spec.tag],
         'x-mko-scope': spec.scope,
         ...(parameters.length ? { parameters } : {}),
-        ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: toOpenApiSchema(spec.body) } } } } : {}),
+        // No body at all is an empty object: only a body with required fields must be sent.
+        ...(spec.body ? { requestBody: { required: ((spec.body as { required?: string[] }).required ?? []).length > 0, content: { 'application/json': { schema: toOpenApiSchema(spec.body) } } } } : {}),
         responses: {
-          [spec.accepted ? '202' : spec.method === 'post' ? '201' : '200']: spec.stream
-            ? { description: 'a stream of Server-Sent Events', content: { 'text/event-stream': { schema: { type: 'string' } } } }
-            : { description: spec.accepted ? 'started: the body holds the operation id to follow' : 'ok' },
+          [successStatus(spec)]: success(spec),
           400: error('bad input: the field and the fix'),
           401: error('no or invalid token'),
           403: error(`the token's scope is below ${spec.scope}`),
           404: error('no such resource'),
+          ...(spec.method === 'get' ? {} : { 409: error('a clash: it already exists, or already runs') }),
         },
       },
     };
@@ -63,7 +84,7 @@ export function openApiDocument(specs: readonly RouteSpec[], prefix: string): ob
         bearer: { type: 'http', scheme: 'bearer', description: 'a token from mko web token create' },
         session: { type: 'apiKey', in: 'cookie', name: 'mko_session', description: 'browser session; changes also need the X-CSRF-Token header' },
       },
-      schemas: { Error: errorSchema },
+      schemas: { Error: errorSchema, Accepted: acceptedSchema },
     },
     paths,
   };

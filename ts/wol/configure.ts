@@ -43,7 +43,8 @@ export const configFlags = {
   vmid: '--vmid',
 };
 
-const configSchema = {
+/** The settings `mko wol configure` takes besides the SecureOn password (checked on its own: never echoed). */
+export const wolConfigSchema = {
   type: 'object',
   properties: {
     mac: field.mac,
@@ -93,12 +94,12 @@ export function configureWol(db: Db, dataDir: string, nodeRef: string, input: Wo
       vmid: numberOrText(plain.vmid),
     }).filter(([, v]) => v !== undefined),
   );
-  const checked = validate<Omit<WolConfigInput, 'secureon'> & { port?: number; vmid?: number; method?: WolMethod }>(configSchema, candidate, configFlags);
+  const checked = validate<Omit<WolConfigInput, 'secureon'> & { port?: number; vmid?: number; method?: WolMethod }>(wolConfigSchema, candidate, configFlags);
   let password: string | null | undefined = secureon;
   if (typeof secureon === 'string') {
     password = normalizeSecureOn(secureon);
     // Never echoed, even when malformed: it is meant to be a secret.
-    if (!SECUREON.test(password)) throw new UserError('invalid --secureon: must be a SecureOn password of 4 or 6 bytes in hex, e.g. 01:02:03:04:05:06 (the value is not shown)');
+    if (!SECUREON.test(password)) throw new UserError('invalid --secureon: must be a SecureOn password of 4 or 6 bytes in hex, e.g. 01:02:03:04:05:06 (the value is not shown)', 1, 'secureon');
   }
 
   // Checked before the secrets are touched, then again on what is stored when it is written.

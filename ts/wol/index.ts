@@ -9,7 +9,7 @@
 // never the inventory), validating what users type, and turning the role's per-node reports into
 // results and operations.
 export { collectMacs, macFromReport, type CollectMacResult, type MacOutcome, type MacSource } from './collect-mac.js';
-export { configFlags, configureWol, numberOrText, wolConfigOf, type WolConfig, type WolConfigInput } from './configure.js';
+export { configFlags, configureWol, numberOrText, wolConfigOf, wolConfigSchema, type WolConfig, type WolConfigInput } from './configure.js';
 export { parseWolReport, runWolPlaybook, setWakeOnLan, type HostNicOutcome, type NicRunOptions, type NicRunResult, type WolReport } from './nic.js';
 export { setRtcAlarm, type RtcAlarmResult } from './rtc.js';
 export { getWolSettings, WOL_METHODS, type LastWake, type NicState, type WakeOutcome, type WolMethod, type WolSettings } from './settings.js';

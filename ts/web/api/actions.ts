@@ -5,27 +5,26 @@ import { UserError } from '../../errors.js';
 import { assignNode, getCluster, getNode } from '../../fleet/index.js';
 import { configureHosts } from '../../hosts/index.js';
 import { regenerateKey, testSsh } from '../../ssh/index.js';
+import { field } from '../../validate/index.js';
 import { wakeCluster, wakeNode } from '../../wol/index.js';
-import { accepted, jsonBody, param, requireConfirm, type ApiRoutes, type AppDeps } from '../route.js';
+import { accepted, jsonBody, noFields, pageConfirm, param, requireConfirm, type ApiRoutes, type AppDeps } from '../route.js';
 
 /** What a playbook-running domain function gets when the server runs it: no terminal, its own cancel. */
 const runContext = (deps: AppDeps, signal: AbortSignal, check: boolean) => ({ dbPath: deps.dbPath, dataDir: deps.dataDir, signal, ...(check ? { check: true } : {}) });
 
-function checkFlag(body: Record<string, unknown>): boolean {
-  const check = body['check'];
-  if (check !== undefined && typeof check !== 'boolean') throw new UserError(`invalid check ${JSON.stringify(check)}: must be true or false`, 1, 'check');
-  return check === true;
-}
+/** The route checked the body's shape: check is a boolean when given. */
+const checkFlag = (body: Record<string, unknown>): boolean => body['check'] === true;
 
 const checkArg = (check: boolean): string[] => (check ? ['--check'] : []);
 const waitArg = (wait: boolean): string[] => (wait ? ['--wait'] : []);
 
-const checkBody = { type: 'object', properties: { check: { type: 'boolean', description: 'Ansible check mode: show what would change, change nothing' } }, additionalProperties: false };
+const check = { type: 'boolean', hint: 'true or false', description: 'Ansible check mode: show what would change, change nothing' };
+const checkBody = { type: 'object', properties: { check, confirm: pageConfirm }, additionalProperties: false };
 
 export function actionRoutes(routes: ApiRoutes): void {
   // Each action is recorded with the mko command doing the same, so mko operation retry can re-run it.
   const clusterAction = (path: string, summary: string, run: (deps: AppDeps, cluster: string, signal: AbortSignal, check: boolean) => Promise<unknown>) =>
-    routes.add({ method: 'post', path: `/clusters/:cluster/${path}`, scope: 'operate', tag: 'clusters', summary, body: checkBody, accepted: true }, async (c, deps) => {
+    routes.add({ method: 'post', path: `/clusters/:cluster/${path}`, scope: 'operate', tag: 'clusters', summary, body: checkBody, fields: { check: '--check' }, accepted: true }, async (c, deps) => {
       const body = await jsonBody(c);
       const cluster = getCluster(deps.db, param(c, 'cluster')).name;
       const check = checkFlag(body);
@@ -44,14 +43,14 @@ export function actionRoutes(routes: ApiRoutes): void {
       scope: 'operate',
       tag: 'clusters',
       summary: 'Upgrade MicroK8s to a channel, one node at a time',
-      body: { type: 'object', properties: { channel: { type: 'string' }, check: { type: 'boolean' } }, required: ['channel'], additionalProperties: false },
+      body: { type: 'object', properties: { channel: field.channel, check }, required: ['channel'], additionalProperties: false },
+      fields: { channel: '--channel', check: '--check' },
       accepted: true,
     },
     async (c, deps) => {
       const body = await jsonBody(c);
       const cluster = getCluster(deps.db, param(c, 'cluster')).name;
-      if (typeof body['channel'] !== 'string') throw new UserError('missing channel: it is required, e.g. "1.32/stable"', 1, 'channel');
-      const channel = body['channel'];
+      const channel = body['channel'] as string;
       const check = checkFlag(body);
       return accepted(c, await deps.runs.start((signal) => upgradeCluster(deps.db, cluster, channel, runContext(deps, signal, check)), ['cluster', 'upgrade', cluster, '--channel', channel, ...checkArg(check)]));
     },
@@ -66,10 +65,16 @@ export function actionRoutes(routes: ApiRoutes): void {
       summary: 'Power the cluster off in order; {"mode": "graceful"|"force", "confirm": true}',
       body: {
         type: 'object',
-        properties: { mode: { type: 'string', enum: ['graceful', 'force'] }, confirm: { type: 'boolean' }, drainTimeoutSeconds: { type: 'integer' }, check: { type: 'boolean' } },
-        required: ['mode', 'confirm'],
+        // mode and confirm are required: the handler says so in the CLI's words.
+        properties: {
+          mode: { type: 'string', enum: ['graceful', 'force'], hint: 'graceful (backup, cordon, drain first) or force (at once)' },
+          confirm: { type: 'boolean', hint: 'true, to say you mean it (the CLI asks, or takes --yes)' },
+          drainTimeoutSeconds: { type: 'integer', hint: 'whole seconds each worker\'s drain may take (graceful; 0: no drain)' },
+          check,
+        },
         additionalProperties: false,
       },
+      fields: { mode: 'mode', confirm: '--yes', drainTimeoutSeconds: '--drain-timeout', check: '--check' },
       accepted: true,
     },
     async (c, deps) => {
@@ -97,44 +102,42 @@ export function actionRoutes(routes: ApiRoutes): void {
       scope: 'admin',
       tag: 'clusters',
       summary: 'Assign a node to the cluster: {"node": "pi1", "role": "worker"}',
-      body: { type: 'object', properties: { node: { type: 'string' }, role: { type: 'string', enum: ['control-plane', 'worker'] } }, required: ['node'], additionalProperties: false },
+      body: { type: 'object', properties: { node: { type: 'string', hint: 'a node id or hostname' }, role: field.role }, required: ['node'], additionalProperties: false },
+      fields: { node: 'node', role: '--role' },
     },
     async (c, { db }) => {
       const body = await jsonBody(c);
-      if (typeof body['node'] !== 'string') throw new UserError('missing node: it is required', 1, 'node');
-      const role = body['role'];
-      if (role !== undefined && role !== 'control-plane' && role !== 'worker') throw new UserError(`invalid role ${JSON.stringify(role)}: must be control-plane or worker`, 1, 'role');
-      return c.json({ node: assignNode(db, body['node'], getCluster(db, param(c, 'cluster')).name, role) });
+      const role = body['role'] as 'control-plane' | 'worker' | undefined;
+      return c.json({ node: assignNode(db, body['node'] as string, getCluster(db, param(c, 'cluster')).name, role) });
     },
   );
 
-  const wakeBody = { type: 'object', properties: { wait: { type: 'boolean', description: 'wait until each node answers SSH (default true)' } }, additionalProperties: false };
-  const waitFlag = (body: Record<string, unknown>): boolean => {
-    if (body['wait'] !== undefined && typeof body['wait'] !== 'boolean') throw new UserError(`invalid wait ${JSON.stringify(body['wait'])}: must be true or false`, 1, 'wait');
-    return body['wait'] !== false;
+  const wakeBody = {
+    type: 'object',
+    properties: { wait: { type: 'boolean', hint: 'true or false', description: 'wait until each node answers SSH (default true)' }, confirm: pageConfirm },
+    additionalProperties: false,
   };
-  routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM) and wait for SSH', body: wakeBody, accepted: true }, async (c, deps) => {
+  const waitFlag = (body: Record<string, unknown>): boolean => body['wait'] !== false;
+  routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM) and wait for SSH', body: wakeBody, fields: { wait: '--wait' }, accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node')).hostname;
     const wait = waitFlag(await jsonBody(c));
     return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal }), ['wol', 'wake-node', node, ...waitArg(wait)]));
   });
-  routes.add({ method: 'post', path: '/clusters/:cluster/wake', scope: 'operate', tag: 'wol', summary: 'Wake every node of the cluster, control planes first', body: wakeBody, accepted: true }, async (c, deps) => {
+  routes.add({ method: 'post', path: '/clusters/:cluster/wake', scope: 'operate', tag: 'wol', summary: 'Wake every node of the cluster, control planes first', body: wakeBody, fields: { wait: '--wait' }, accepted: true }, async (c, deps) => {
     const cluster = getCluster(deps.db, param(c, 'cluster')).name;
     const wait = waitFlag(await jsonBody(c));
     return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal }), ['wol', 'wake-cluster', cluster, ...waitArg(wait)]));
   });
 
-  routes.add({ method: 'post', path: '/nodes/:node/test-ssh', scope: 'operate', tag: 'nodes', summary: 'Log in with the node\'s key and check passwordless sudo', accepted: true }, async (c, deps) => {
+  routes.add({ method: 'post', path: '/nodes/:node/test-ssh', scope: 'operate', tag: 'nodes', summary: 'Log in with the node\'s key and check passwordless sudo', body: noFields, accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node'));
     return accepted(c, await deps.runs.start((signal) => testSsh(deps.db, [node.hostname], { dbPath: deps.dbPath, dataDir: deps.dataDir, signal }), ['node', 'test-ssh', node.hostname]));
   });
 
   routes.add(
-    { method: 'post', path: '/nodes/:node/rotate-key', scope: 'admin', tag: 'nodes', summary: 'A new key pair for the node (the old one is kept until the new one works); answers the new setup instructions', body: { type: 'object', properties: { keyType: { type: 'string', enum: ['ed25519', 'rsa'] } }, additionalProperties: false } },
+    { method: 'post', path: '/nodes/:node/rotate-key', scope: 'admin', tag: 'nodes', summary: 'A new key pair for the node (the old one is kept until the new one works); answers the new setup instructions', body: { type: 'object', properties: { keyType: field.keyType }, additionalProperties: false }, fields: { keyType: '--key-type' } },
     async (c, { db, dataDir }) => {
-      const body = await jsonBody(c);
-      const keyType = body['keyType'];
-      if (keyType !== undefined && keyType !== 'ed25519' && keyType !== 'rsa') throw new UserError(`invalid keyType ${JSON.stringify(keyType)}: must be ed25519 or rsa`, 1, 'keyType');
+      const keyType = (await jsonBody(c))['keyType'] as 'ed25519' | 'rsa' | undefined;
       const rotated = await regenerateKey(db, dataDir, param(c, 'node'), keyType);
       return c.json({ node: rotated.node, instructions: rotated.instructions });
     },

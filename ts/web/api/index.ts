@@ -1,12 +1,14 @@
 import { ApiRoutes } from '../route.js';
 import { actionRoutes } from './actions.js';
 import { fleetRoutes } from './fleet.js';
+import { hardwareRoutes } from './hardware.js';
 import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
 import { proxmoxRoutes } from './proxmox.js';
 import { ruleRoutes } from './rules.js';
 import { tokenRoutes } from './tokens.js';
 import { upsRoutes } from './ups.js';
+import { wolRoutes } from './wol.js';
 
 /** Every /api/v1 route, declared once (the router and the OpenAPI document read the same list). */
 export function apiRoutes(): ApiRoutes {
@@ -19,5 +21,7 @@ export function apiRoutes(): ApiRoutes {
   actionRoutes(routes);
   proxmoxRoutes(routes);
   tokenRoutes(routes);
+  hardwareRoutes(routes);
+  wolRoutes(routes);
   return routes;
 }

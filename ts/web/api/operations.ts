@@ -2,7 +2,7 @@
 import { UserError } from '../../errors.js';
 import { cancelOperation, getOperation, listOperations, OPERATION_STATUSES, planRetry, runRetry, type OperationStatus } from '../../ops/index.js';
 import { feedStream, operationStream } from '../live.js';
-import { accepted, param, queryLimit, type ApiRoutes } from '../route.js';
+import { accepted, noFields, param, queryLimit, type ApiRoutes } from '../route.js';
 
 function operationId(ref: string): number {
   if (!/^\d{1,15}$/.test(ref)) throw new UserError(`invalid operation id ${JSON.stringify(ref)}: must be a number (see GET /api/v1/operations)`, 1, 'operation');
@@ -23,7 +23,7 @@ export function operationRoutes(routes: ApiRoutes): void {
     return c.json({ operation: getOperation(db, operationId(param(c, 'operation'))) });
   });
   routes.add(
-    { method: 'post', path: '/operations/:operation/cancel', scope: 'operate', tag: 'operations', summary: 'Stop a running operation (its process group) and mark it cancelled' },
+    { method: 'post', path: '/operations/:operation/cancel', scope: 'operate', tag: 'operations', summary: 'Stop a running operation (its process group) and mark it cancelled', body: noFields },
     async (c, { db, runs }) => {
       const id = operationId(param(c, 'operation'));
       const operation = getOperation(db, id);
@@ -44,6 +44,7 @@ export function operationRoutes(routes: ApiRoutes): void {
       scope: 'operate',
       tag: 'operations',
       summary: 'Run a failed, cancelled or interrupted operation again (same target and arguments, secrets read from the store again), as a new operation linked to it',
+      body: noFields,
       accepted: true,
     },
     async (c, { db, dbPath, runs }) => {

@@ -6,6 +6,7 @@ import {
   getProxmoxHost,
   listProxmoxHosts,
   nodesUsing,
+  proxmoxFlags,
   proxmoxHostInputSchema,
   removableProxmoxHost,
   removeProxmoxHost,
@@ -14,8 +15,7 @@ import {
   type ProxmoxHostInput,
 } from '../../proxmox/index.js';
 import type { Db } from '../../db/index.js';
-import { UserError } from '../../errors.js';
-import { accepted, jsonBody, param, requireConfirm, type ApiRoutes } from '../route.js';
+import { accepted, confirmBody, jsonBody, pageConfirm, param, requireConfirm, type ApiRoutes } from '../route.js';
 
 /** A host as the API shows it: with the nodes that are VMs on it. */
 const hostView = (db: Db, host: ProxmoxHost) => ({ ...host, nodes: nodesUsing(db, host) });
@@ -35,6 +35,8 @@ export function proxmoxRoutes(routes: ApiRoutes): void {
       tag: 'proxmox',
       summary: 'Register a Proxmox VE API endpoint and its API token; tokenSecret is write-only',
       body: proxmoxHostInputSchema,
+      fields: proxmoxFlags,
+      created: true,
     },
     async (c, { db, dataDir }) => {
       const host = addProxmoxHost(db, dataDir, (await jsonBody(c)) as unknown as ProxmoxHostInput);
@@ -42,11 +44,10 @@ export function proxmoxRoutes(routes: ApiRoutes): void {
     },
   );
   routes.add(
-    { method: 'delete', path: '/proxmox/:host', scope: 'admin', tag: 'proxmox', summary: 'Forget a Proxmox host and its token secret; needs {"confirm": true}, and {"force": true} while nodes name it' },
+    { method: 'delete', path: '/proxmox/:host', scope: 'admin', tag: 'proxmox', summary: 'Forget a Proxmox host and its token secret; needs {"confirm": true}, and {"force": true} while nodes name it', body: confirmBody({ force: { type: 'boolean', hint: 'true or false' } }) },
     async (c, { db, dataDir }) => {
       const body = await jsonBody(c);
       const force = body['force'];
-      if (force !== undefined && typeof force !== 'boolean') throw new UserError(`invalid force ${JSON.stringify(force)}: must be true or false`, 1, 'force');
       // Checked before the confirmation, as the CLI does: a host in use is refused either way.
       const host = removableProxmoxHost(db, param(c, 'host'), { force: force === true });
       requireConfirm(body, `remove Proxmox host ${host.name} and its token secret`);
@@ -60,11 +61,12 @@ export function proxmoxRoutes(routes: ApiRoutes): void {
       scope: 'operate',
       tag: 'proxmox',
       summary: "Test the connection as mko proxmox test does: the API's version with the stored token and TLS pinning, and each VM's state; changes nothing",
+      body: { type: 'object', properties: { confirm: pageConfirm }, additionalProperties: false },
       accepted: true,
     },
     async (c, deps) => {
       const host = getProxmoxHost(deps.db, param(c, 'host')).name;
-      return accepted(c, await deps.runs.start((signal) => testProxmoxHost(deps.db, host, { dbPath: deps.dbPath, dataDir: deps.dataDir, signal })));
+      return accepted(c, await deps.runs.start((signal) => testProxmoxHost(deps.db, host, { dbPath: deps.dbPath, dataDir: deps.dataDir, signal }), ['proxmox', 'test', host]));
     },
   );
 }

@@ -1,7 +1,7 @@
 // UPSes: the records `mko ups add|list|remove` keep, the watcher's last reading with its age, a live
 // read from upsd (`mko ups status`), the checks of `mko ups test`, and the events and samples.
-import { addUps, getUps, listEvents, listRules, listSamples, listUpses, removeUps, testUps, updateUps, upsInputSchema, upsLiveStatus, upsUpdateSchema, type UpsChanges, type UpsInput } from '../../power/index.js';
-import { jsonBody, param, queryLimit, requireConfirm, type ApiRoutes } from '../route.js';
+import { addUps, getUps, listEvents, listRules, listSamples, listUpses, removeUps, testUps, updateUps, upsFlags, upsInputSchema, upsLiveStatus, upsUpdateSchema, type UpsChanges, type UpsInput } from '../../power/index.js';
+import { confirmBody, jsonBody, noFields, param, queryLimit, requireConfirm, type ApiRoutes } from '../route.js';
 import { upsView } from '../views.js';
 
 export function upsRoutes(routes: ApiRoutes): void {
@@ -11,15 +11,15 @@ export function upsRoutes(routes: ApiRoutes): void {
     return c.json({ ups, reading: upsView(db, ups), rules: listRules(db, { ups: ups.name }) });
   });
   routes.add(
-    { method: 'post', path: '/ups', scope: 'admin', tag: 'ups', summary: 'Register a UPS; the password is write-only (made up when not given)', body: upsInputSchema },
+    { method: 'post', path: '/ups', scope: 'admin', tag: 'ups', summary: 'Register a UPS; the password is write-only (made up when not given)', body: upsInputSchema, fields: { ...upsFlags, password: '--password' }, created: true },
     async (c, { db, dataDir }) => c.json({ ups: addUps(db, dataDir, (await jsonBody(c)) as unknown as UpsInput) }, 201),
   );
   routes.add(
-    { method: 'patch', path: '/ups/:ups', scope: 'admin', tag: 'ups', summary: "Change a UPS's driver, port, driverOptions, upsdPort or description, as mko ups update (mko ups setup applies it)", body: upsUpdateSchema },
+    { method: 'patch', path: '/ups/:ups', scope: 'admin', tag: 'ups', summary: "Change a UPS's driver, port, driverOptions, upsdPort or description, as mko ups update (mko ups setup applies it)", body: upsUpdateSchema, fields: upsFlags },
     async (c, { db }) => c.json({ ups: updateUps(db, param(c, 'ups'), (await jsonBody(c)) as UpsChanges) }),
   );
   routes.add(
-    { method: 'delete', path: '/ups/:ups', scope: 'admin', tag: 'ups', summary: 'Forget a UPS with its rules, events and stored passwords; needs {"confirm": true}' },
+    { method: 'delete', path: '/ups/:ups', scope: 'admin', tag: 'ups', summary: 'Forget a UPS with its rules, events and stored passwords; needs {"confirm": true}', body: confirmBody() },
     async (c, { db, dataDir }) => {
       const ups = getUps(db, param(c, 'ups'));
       requireConfirm(await jsonBody(c), `remove UPS ${ups.name}`);
@@ -41,7 +41,7 @@ export function upsRoutes(routes: ApiRoutes): void {
     },
   );
   routes.add(
-    { method: 'post', path: '/ups/:ups/test', scope: 'operate', tag: 'ups', summary: 'What mko ups test checks: upsd answers, serves the UPS with fresh data, takes upsmon\'s login' },
+    { method: 'post', path: '/ups/:ups/test', scope: 'operate', tag: 'ups', summary: 'What mko ups test checks: upsd answers, serves the UPS with fresh data, takes upsmon\'s login', body: noFields },
     async (c, { db, dataDir }) => {
       const [result] = await testUps(db, dataDir, param(c, 'ups'));
       return c.json({ ...result, status: result?.ok ? 'ok' : 'not ok', summary: result?.checks.map((check) => `${check.name}: ${check.ok ? 'ok' : check.detail}`).join('; ') });
