@@ -1,6 +1,5 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { dataDirFor, inventoryScript, playbooksDir, projectRoot } from '../paths.js';
@@ -130,6 +129,9 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
   let cancelled = false;
 
   try {
+    // Loaded here, not at the top: every command imports the runner through ops/, and execa (some
+    // hundred modules) was a third of `mko node list`'s start-up.
+    const { execa } = await import('execa');
     const child = execa(process.execPath, [runGuard, 'ansible-playbook', ...args], {
       cwd: run.cwd ?? projectRoot,
       env: {
