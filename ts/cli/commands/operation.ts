@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { execa } from 'execa';
 import { UserError } from '../../errors.js';
 import {
   cancelOperation,
@@ -205,6 +204,8 @@ const retry = command<Args<{ id: number }>>({
       }
       // The same mko command, in a new process, told which operation it retries. Secrets come
       // from the store again; Ctrl-C reaches it as it reaches this process (one terminal group).
+      // Loaded by the retry alone: `mko operation list` and show start without execa's hundred modules.
+      const { execa } = await import('execa');
       const again = await execa(process.execPath, [process.argv[1] ?? '', '--db', ctx.dbPath, ...plan.command, ...(argv.verbose && !plan.command.includes('--verbose') ? ['--verbose'] : [])], {
         env: { [RETRY_OF_ENV]: String(argv.id) },
         stdio: 'inherit',
