@@ -10,3 +10,4 @@ export { cancelOperation, CANCEL_MEANING, type CancelResult } from './cancel.js'
 export { planRetry, latestRetry, lastOperationId, type RetryPlan } from './retry.js';
 export { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type ServiceInfo } from './pid-file.js';
 export { startInBackground, type Started } from './background.js';
+export { runFields, type CheckMode, type RunContext } from './run-context.js';

@@ -4,12 +4,13 @@ import { readClusterStatus, setupCluster, shutdownCluster, startupCluster, upgra
 import { UserError } from '../../errors.js';
 import { assignNode, getCluster, getNode } from '../../fleet/index.js';
 import { configureHosts } from '../../hosts/index.js';
+import type { CheckMode, RunContext } from '../../ops/index.js';
 import { regenerateKey, testSsh } from '../../ssh/index.js';
 import { wakeCluster, wakeNode } from '../../wol/index.js';
 import { accepted, jsonBody, param, requireConfirm, type ApiRoutes, type AppDeps } from '../route.js';
 
 /** What a playbook-running domain function gets when the server runs it: no terminal, its own cancel. */
-const runContext = (deps: AppDeps, signal: AbortSignal, check: boolean) => ({ dbPath: deps.dbPath, dataDir: deps.dataDir, signal, ...(check ? { check: true } : {}) });
+const runContext = (deps: AppDeps, signal: AbortSignal, check = false): RunContext & CheckMode => ({ dbPath: deps.dbPath, dataDir: deps.dataDir, signal, ...(check ? { check: true } : {}) });
 
 function checkFlag(body: Record<string, unknown>): boolean {
   const check = body['check'];
@@ -111,17 +112,17 @@ export function actionRoutes(routes: ApiRoutes): void {
   routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM) and wait for SSH', body: wakeBody, accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node')).hostname;
     const wait = waitFlag(await jsonBody(c));
-    return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal })));
+    return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { ...runContext(deps, signal), wait })));
   });
   routes.add({ method: 'post', path: '/clusters/:cluster/wake', scope: 'operate', tag: 'wol', summary: 'Wake every node of the cluster, control planes first', body: wakeBody, accepted: true }, async (c, deps) => {
     const cluster = getCluster(deps.db, param(c, 'cluster')).name;
     const wait = waitFlag(await jsonBody(c));
-    return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal })));
+    return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { ...runContext(deps, signal), wait })));
   });
 
   routes.add({ method: 'post', path: '/nodes/:node/test-ssh', scope: 'operate', tag: 'nodes', summary: 'Log in with the node\'s key and check passwordless sudo', accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node'));
-    return accepted(c, await deps.runs.start((signal) => testSsh(deps.db, [node.hostname], { dbPath: deps.dbPath, dataDir: deps.dataDir, signal })));
+    return accepted(c, await deps.runs.start((signal) => testSsh(deps.db, [node.hostname], runContext(deps, signal))));
   });
 
   routes.add(
