@@ -4,10 +4,9 @@ import path from 'node:path';
 import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { assignNode, getCluster, getNode, listNodes, updateCluster, type Cluster, type FleetNode } from '../fleet/index.js';
-import { runForHostReports } from '../hardware/host-reports.js';
 import { configureHosts } from '../hosts/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { runFields, runPlaybook, type CheckMode, type PlaybookResult, type RunContext } from '../ops/index.js';
+import { runFields, runForHostReports, runPlaybook, type CheckMode, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { validate, field } from '../validate/index.js';
 import { clusterStatuses, saveStatus, type NodeStatus, type StatusReport, type UnreachableReport } from './status-store.js';
 

@@ -1,7 +1,6 @@
 import type { Db } from '../db/index.js';
-import { normalizeMac } from '../fleet/index.js';
-import { runFields, type PlaybookResult, type RunContext } from '../ops/index.js';
-import { resolveTarget, runForHostReports } from './host-reports.js';
+import { normalizeMac, resolveTarget } from '../fleet/index.js';
+import { runFields, runForHostReports, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { parseReport, type HardwareReport } from './schema.js';
 import { storeReports, type NewReport } from './store.js';
 

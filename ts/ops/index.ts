@@ -11,3 +11,4 @@ export { planRetry, latestRetry, lastOperationId, type RetryPlan } from './retry
 export { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type ServiceInfo } from './pid-file.js';
 export { startInBackground, type Started } from './background.js';
 export { runFields, type CheckMode, type RunContext } from './run-context.js';
+export { runForHostReports, type HostFile, type ReportingRun } from './host-reports.js';

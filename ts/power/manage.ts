@@ -2,11 +2,11 @@
 // through playbooks/nut.yml (setup, scan, services, restart).
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
-import { resolveTarget, runForHostReports, type HostFile, type Target } from '../hardware/host-reports.js';
+import { resolveTarget, type Target } from '../fleet/index.js';
 import { reportChecker } from '../hardware/index.js';
 import { shellWord } from '../inventory/index.js';
 import { NutClient, NutError, withNut } from '../nut/index.js';
-import { runFields, runPlaybook, type CheckMode, type PlaybookResult, type RunContext } from '../ops/index.js';
+import { runFields, runForHostReports, runPlaybook, type CheckMode, type HostFile, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { field, validate } from '../validate/index.js';
 import { statusTokens } from './detect.js';
 import { getUps, listUpses, upsPasswords, validateUps, type Ups } from './ups.js';

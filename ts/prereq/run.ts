@@ -1,6 +1,7 @@
 import type { Db } from '../db/index.js';
-import { reportChecker, resolveTarget, runForHostReports } from '../hardware/index.js';
-import { runFields, type PlaybookResult, type RunContext } from '../ops/index.js';
+import { resolveTarget } from '../fleet/index.js';
+import { reportChecker } from '../hardware/index.js';
+import { runFields, runForHostReports, type PlaybookResult, type RunContext } from '../ops/index.js';
 
 /** One check of the prerequisites role (roles/prerequisites/tasks/evaluate.yml). */
 export interface PrereqCheck {

@@ -3,8 +3,8 @@
 // the wol role. Which NIC that is (the one carrying the node's address) is decided once, in the
 // mko.fleet collection (module_utils/wake_nic.py): both sources only carry its answer.
 import type { Db } from '../db/index.js';
-import { normalizeMac, type FleetNode } from '../fleet/index.js';
-import { latestReport, resolveTarget, wakeMac, type HardwareReport } from '../hardware/index.js';
+import { normalizeMac, resolveTarget, type FleetNode } from '../fleet/index.js';
+import { latestReport, wakeMac, type HardwareReport } from '../hardware/index.js';
 import type { RunContext } from '../ops/index.js';
 import { runWolPlaybook, type NicRunOptions } from './nic.js';
 import { setCollectedMac } from './settings.js';

@@ -2,9 +2,9 @@
 // for collect-mac), read the per-host report it writes to the controller, record what each NIC
 // can do.
 import type { Db } from '../db/index.js';
-import type { FleetNode } from '../fleet/index.js';
-import { reportChecker, resolveTarget, runForHostReports } from '../hardware/index.js';
-import { runFields, type PlaybookResult, type RunContext } from '../ops/index.js';
+import { resolveTarget, type FleetNode } from '../fleet/index.js';
+import { reportChecker } from '../hardware/index.js';
+import { runFields, runForHostReports, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { getWolSettings, recordNic, setWolEnabled } from './settings.js';
 
 /** What roles/wol writes per host to `<wol_report_dir>/<inventory_hostname>.json`. */
