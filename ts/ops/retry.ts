@@ -5,8 +5,7 @@
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getOperation, type Operation } from './operations.js';
-
-const REDACTED = '<redacted>';
+import { REDACTED } from './redact.js';
 
 export type RetryPlan =
   | { kind: 'mko'; operation: Operation; command: string[] }

@@ -8,6 +8,7 @@ import { followOperation } from './follow.js';
 import { appendLog, finishOperation, getOperation, isAlive, recordChild, startOperation, type HostFailure, type HostRecap, type OperationStatus } from './operations.js';
 import { exitMeaning } from './exit-meaning.js';
 import { groupHasLiveMember } from './process-identity.js';
+import { blankSecrets } from './redact.js';
 import { makeRunDir } from './run-dir.js';
 
 export interface PlaybookRun {
@@ -88,8 +89,8 @@ function cancelMeaning(reason: unknown): string {
 function earlyError(tail: string, secrets: readonly string[]): string {
   const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
   const errors = lines.filter((l) => /^(\[ERROR\]|ERROR!)/.test(l));
-  const text = (errors.length > 0 ? errors.join(' ') : lines.at(-1) ?? '').slice(0, 500);
-  return secrets.filter((s) => s.length >= 4).reduce((acc, s) => acc.split(s).join('<redacted>'), text);
+  // Blanked before it is cut: a secret across the cut would otherwise leave its head.
+  return blankSecrets(errors.length > 0 ? errors.join(' ') : lines.at(-1) ?? '', secrets).slice(0, 500);
 }
 
 /**
