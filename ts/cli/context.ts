@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { openDb, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
-import { CANCEL_REQUEST, markInterrupted, observeRuns, RETRY_OF_ENV, setInvocation, sweepRunDir } from '../ops/index.js';
+import { CANCEL_REQUEST, markInterrupted, observeRuns, RETRY_OF_ENV, setInvocation, sweepRunDir, type CheckMode, type RunContext } from '../ops/index.js';
 import { dataDirFor, resolveDbPath } from '../paths.js';
 import { terminalText } from './output.js';
 import { showOperation, stderrProgress } from './progress.js';
@@ -156,7 +156,7 @@ export function streamTo(json: boolean | undefined): ((chunk: string) => void) |
 }
 
 /** What a playbook-running domain function needs from a CLI command: progress, Ctrl-C, check mode. */
-export function playbookContext(ctx: Context, check?: boolean) {
+export function playbookContext(ctx: Context, check?: boolean): RunContext & CheckMode {
   const onOutput = streamTo(false);
   return {
     dbPath: ctx.dbPath,

@@ -4,34 +4,21 @@ import path from 'node:path';
 import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { assignNode, getCluster, getNode, listNodes, updateCluster, type Cluster, type FleetNode } from '../fleet/index.js';
-import { runForHostReports } from '../hardware/host-reports.js';
 import { configureHosts } from '../hosts/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { runFields, runForHostReports, runPlaybook, type CheckMode, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { validate, field } from '../validate/index.js';
 import { clusterStatuses, saveStatus, type NodeStatus, type StatusReport, type UnreachableReport } from './status-store.js';
-
-export interface RunContext {
-  dbPath: string;
-  dataDir: string;
-  check?: boolean;
-  onOutput?: (chunk: string) => void;
-  signal?: AbortSignal;
-  env?: Record<string, string>;
-}
 
 export function kubeconfigPath(dataDir: string, cluster: Cluster): string {
   return path.join(dataDir, 'kubeconfig', `${cluster.name.toLowerCase()}.yaml`);
 }
 
-function run(db: Db, ctx: RunContext, spec: { kind: string; target: string; playbook: string; extraVars: Record<string, unknown>; limit?: string }): Promise<PlaybookResult> {
+function run(db: Db, ctx: RunContext & CheckMode, spec: { kind: string; target: string; playbook: string; extraVars: Record<string, unknown>; limit?: string }): Promise<PlaybookResult> {
   return runPlaybook(db, {
     ...spec,
-    dbPath: ctx.dbPath,
+    ...runFields(ctx),
     ...(ctx.check ? { check: true, diff: true } : {}),
-    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(ctx.env ? { env: ctx.env } : {}),
   });
 }
 
@@ -45,14 +32,14 @@ function clusterWithNodes(db: Db, ref: string): { cluster: Cluster; nodes: Fleet
   return { cluster, nodes };
 }
 
-function kubeconfigVars(ctx: RunContext, cluster: Cluster): Record<string, unknown> {
+function kubeconfigVars(ctx: RunContext & CheckMode, cluster: Cluster): Record<string, unknown> {
   const file = kubeconfigPath(ctx.dataDir, cluster);
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   return { microk8s_kubeconfig_path: file };
 }
 
 /** Prerequisites, /etc/hosts and MicroK8s on every node of a cluster, as one operation. */
-export function setupCluster(db: Db, ref: string, ctx: RunContext): Promise<PlaybookResult> {
+export function setupCluster(db: Db, ref: string, ctx: RunContext & CheckMode): Promise<PlaybookResult> {
   const { cluster } = clusterWithNodes(db, ref);
   return run(db, ctx, {
     kind: 'setup',
@@ -66,7 +53,7 @@ export function setupCluster(db: Db, ref: string, ctx: RunContext): Promise<Play
  * Install one node and join it to its cluster. The whole cluster is in the play (the node needs
  * the others in /etc/hosts, and the primary hands out its join token); the others do not change.
  */
-export function installNode(db: Db, ref: string, ctx: RunContext): Promise<PlaybookResult> {
+export function installNode(db: Db, ref: string, ctx: RunContext & CheckMode): Promise<PlaybookResult> {
   const node = getNode(db, ref);
   if (!node.cluster) throw new UserError(`node ${node.hostname} is in no cluster: mko cluster assign <cluster> ${node.hostname} --role worker`);
   const cluster = getCluster(db, node.cluster);
@@ -84,7 +71,7 @@ export interface StatusResult {
 }
 
 /** Read MicroK8s status on every node, store it, and return it; unreachable nodes are a status too. */
-export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): Promise<StatusResult> {
+export async function readClusterStatus(db: Db, ref: string, ctx: RunContext & CheckMode): Promise<StatusResult> {
   const { cluster, nodes } = clusterWithNodes(db, ref);
   const { result, files } = await runForHostReports(db, {
     kind: 'status',
@@ -125,7 +112,7 @@ export async function readClusterStatus(db: Db, ref: string, ctx: RunContext): P
  * preflight play, on every node before any is touched: the nodes, not the database, say where
  * they are.
  */
-export async function upgradeCluster(db: Db, ref: string, channel: string, ctx: RunContext): Promise<PlaybookResult> {
+export async function upgradeCluster(db: Db, ref: string, channel: string, ctx: RunContext & CheckMode): Promise<PlaybookResult> {
   validate({ type: 'object', properties: { channel: field.channel }, required: ['channel'] }, { channel }, { channel: '--channel' });
   const { cluster } = clusterWithNodes(db, ref);
   const result = await run(db, ctx, {
@@ -147,7 +134,7 @@ export interface RemoveResult {
  * Take a node out of its cluster: drain, leave, remove-node on a survivor (the playbook refuses to
  * break quorum without force), then unassign it and rewrite /etc/hosts on the rest.
  */
-export async function removeFromCluster(db: Db, ref: string, ctx: RunContext & { force?: boolean }): Promise<RemoveResult> {
+export async function removeFromCluster(db: Db, ref: string, ctx: RunContext & CheckMode & { force?: boolean }): Promise<RemoveResult> {
   const node = getNode(db, ref);
   if (!node.cluster) throw new UserError(`node ${node.hostname} is in no cluster: nothing to remove it from`);
   const cluster = getCluster(db, node.cluster);
@@ -170,7 +157,7 @@ export async function removeFromCluster(db: Db, ref: string, ctx: RunContext & {
 }
 
 /** Leave the cluster and remove MicroK8s from the given nodes. */
-export function resetNodes(db: Db, refs: readonly string[], ctx: RunContext & { force?: boolean }): Promise<PlaybookResult> {
+export function resetNodes(db: Db, refs: readonly string[], ctx: RunContext & CheckMode & { force?: boolean }): Promise<PlaybookResult> {
   const nodes = refs.map((r) => getNode(db, r));
   const clusters = new Set(nodes.map((n) => n.cluster));
   if (clusters.size !== 1 || !nodes[0]?.cluster) throw new UserError('reset nodes of one cluster at a time (all named nodes must be in the same cluster)');

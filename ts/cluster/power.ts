@@ -10,24 +10,16 @@ import type { Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
 import { getCluster, listNodes, type Cluster, type FleetNode } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { makeRunDir, readReportFile, runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { makeRunDir, readReportFile, runFields, runPlaybook, type CheckMode, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
 import { validate } from '../validate/index.js';
 import { wakeSecrets } from '../wol/index.js';
 import { getPowerRun, savePowerRun, type PowerKind, type PowerRun, type PowerStep, type ShutdownMode } from './power-store.js';
 
-export interface ClusterPowerOptions {
-  dbPath: string;
-  dataDir: string;
-  signal?: AbortSignal;
-  onOutput?: (chunk: string) => void;
-  /** Ansible's check mode: say what would happen, power nothing off or on. */
-  check?: boolean;
-  /** Warnings for the user (a Proxmox host without TLS verification, one mko cannot use). */
-  onWarning?: (message: string) => void;
-}
+/** Check mode says what would happen and powers nothing off or on. */
+export type ClusterPowerOptions = RunContext & CheckMode;
 
-export interface ShutdownOptions extends ClusterPowerOptions {
+export interface ShutdownOptions extends RunContext, CheckMode {
   mode: ShutdownMode;
   /** Seconds each worker's drain may take (graceful); 0 skips the drain. */
   drainTimeoutSeconds?: number;
@@ -42,12 +34,7 @@ const MAX_DRAIN_TIMEOUT_S = 86_400;
 const RUN_REPORT = '_run.json';
 
 function passThrough(options: ClusterPowerOptions) {
-  return {
-    dbPath: options.dbPath,
-    ...(options.check ? { check: true } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-  };
+  return { ...runFields(options), ...(options.check ? { check: true } : {}) };
 }
 
 function clusterAndNodes(db: Db, ref: string): { cluster: Cluster; nodes: FleetNode[] } {

@@ -1,17 +1,10 @@
 import type { Db } from '../db/index.js';
-import { normalizeMac } from '../fleet/index.js';
-import type { PlaybookResult } from '../ops/index.js';
-import { resolveTarget, runForHostReports } from './host-reports.js';
+import { normalizeMac, resolveTarget } from '../fleet/index.js';
+import { runFields, runForHostReports, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { parseReport, type HardwareReport } from './schema.js';
 import { storeReports, type NewReport } from './store.js';
 
-export interface CollectContext {
-  dbPath: string;
-  onOutput?: (chunk: string) => void;
-  signal?: AbortSignal;
-  env?: Record<string, string>;
-  /** Extra ansible-playbook arguments (tests use `-c local`). */
-  extraArgs?: string[];
+export interface CollectOptions {
   /** Another playbook with the contract of playbooks/hardware.yml (the default). */
   playbook?: string;
 }
@@ -43,20 +36,16 @@ export function wakeMac(report: HardwareReport): string | null {
  * playbook. Valid reports are stored in one transaction with the run's operation id; a report
  * that fails validation is rejected on its own, naming the field.
  */
-export async function collectHardware(db: Db, ref: string, ctx: CollectContext): Promise<CollectResult> {
+export async function collectHardware(db: Db, ref: string, ctx: RunContext & CollectOptions): Promise<CollectResult> {
   const target = resolveTarget(db, ref);
   const { result, files } = await runForHostReports(db, {
     kind: 'hardware',
     target: target.name,
     playbook: ctx.playbook ?? 'hardware.yml',
     limit: target.limit,
-    dbPath: ctx.dbPath,
     reportDirVar: 'hardware_report_dir',
     hosts: target.nodes.map((n) => n.hostname),
-    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(ctx.env ? { env: ctx.env } : {}),
-    ...(ctx.extraArgs ? { extraArgs: ctx.extraArgs } : {}),
+    ...runFields(ctx),
   });
 
   const outcomes: HostCollectOutcome[] = [];

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { addCluster, deleteNodeRows, getNode, insertNode, validateNodeInput, type NodeInput } from '../fleet/index.js';
 import { getOperation } from '../ops/index.js';
-import { projectRoot } from '../paths.js';
+import { dataDirFor, projectRoot } from '../paths.js';
 import { collectedReport } from '../test-support/hardware.js';
 import { freePort } from '../test-support/sshd.js';
 import { dumpDb } from '../test-support/db-dump.js';
@@ -274,7 +274,7 @@ describe('collect through ansible-playbook', () => {
         mode: "0600"
 `,
     );
-    const result = await collectHardware(db, 'mixed', { dbPath, playbook });
+    const result = await collectHardware(db, 'mixed', { dbPath, dataDir: dataDirFor(dbPath), playbook });
     expect(result.target).toEqual({ name: 'mixed', kind: 'cluster' });
     const byHost = Object.fromEntries(result.hosts.map((h) => [h.host, h]));
     expect(byHost['hw-good']).toMatchObject({ status: 'stored', wolMacFilled: eth.mac });
@@ -294,10 +294,10 @@ describe('collect through ansible-playbook', () => {
       // The same machine as hw-good above, told apart by port (the local connection ignores it).
       addNode(db, { hostname: 'hw-local', address: eth.ipv4, sshPort: 2222 });
       const env = { ANSIBLE_TRANSPORT: 'local' };
-      const first = await collectHardware(db, 'hw-local', { dbPath, env });
+      const first = await collectHardware(db, 'hw-local', { dbPath, dataDir: dataDirFor(dbPath), env });
       expect(first.hosts).toEqual([expect.objectContaining({ host: 'hw-local', status: 'stored', wolMacFilled: eth.mac })]);
       expect(getOperation(db, first.operationId)).toMatchObject({ kind: 'hardware', status: 'succeeded' });
-      const second = await collectHardware(db, 'hw-local', { dbPath, env });
+      const second = await collectHardware(db, 'hw-local', { dbPath, dataDir: dataDirFor(dbPath), env });
       expect(second.hosts[0]).toMatchObject({ status: 'stored', wolMacFilled: null });
       const history = listReports(db, getNode(db, 'hw-local').id);
       expect(history).toHaveLength(2);

@@ -1,5 +1,4 @@
-export { collectHardware, wakeMac, type CollectContext, type CollectResult, type HostCollectOutcome } from './collect.js';
-export { resolveTarget, runForHostReports, type HostFile, type ReportingRun, type Target } from './host-reports.js';
+export { collectHardware, wakeMac, type CollectOptions, type CollectResult, type HostCollectOutcome } from './collect.js';
 export { hardwareReportSchema, parseReport, reportChecker, type Checked, type HardwareReport } from './schema.js';
 export { latestReport, listReports, storeReports, type StoredReport, type StoredReportInfo } from './store.js';
 export { cpuBrief, disksBrief, formatBytes, formatMb, summarizeReport, usePercent } from './summary.js';

@@ -2,20 +2,13 @@ import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getCluster, listNodes } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { runPlaybook, type PlaybookResult } from '../ops/index.js';
-
-export interface ClusterRunContext {
-  dbPath: string;
-  onOutput?: (chunk: string) => void;
-  signal?: AbortSignal;
-  check?: boolean;
-}
+import { runFields, runPlaybook, type CheckMode, type PlaybookResult, type RunContext } from '../ops/index.js';
 
 /**
  * Write the managed /etc/hosts block on every node of a cluster so that members resolve each
  * other (MicroK8s refuses joins from names it cannot resolve), then verify with getent.
  */
-export async function configureHosts(db: Db, clusterRef: string, ctx: ClusterRunContext): Promise<PlaybookResult> {
+export async function configureHosts(db: Db, clusterRef: string, ctx: RunContext & CheckMode): Promise<PlaybookResult> {
   const cluster = getCluster(db, clusterRef);
   if (listNodes(db, { cluster: cluster.name }).length === 0) {
     throw new UserError(`cluster ${cluster.name} has no nodes: assign some with mko cluster assign ${cluster.name} <node> --role worker`);
@@ -26,9 +19,7 @@ export async function configureHosts(db: Db, clusterRef: string, ctx: ClusterRun
     target: cluster.name,
     playbook: 'hosts.yml',
     extraVars: { mko_hosts_target: group },
-    dbPath: ctx.dbPath,
+    ...runFields(ctx),
     ...(ctx.check ? { check: true, diff: true } : {}),
-    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
 }

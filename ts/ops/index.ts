@@ -10,3 +10,5 @@ export { cancelOperation, CANCEL_MEANING, CANCEL_REQUEST, cancelRequested, type 
 export { planRetry, latestRetry, lastOperationId, runRetry, type RetryPlan, type RetryRun, type RetryOptions } from './retry.js';
 export { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type ServiceInfo } from './pid-file.js';
 export { startInBackground, type Started } from './background.js';
+export { runFields, type CheckMode, type RunContext } from './run-context.js';
+export { runForHostReports, type HostFile, type ReportingRun } from './host-reports.js';

@@ -8,9 +8,8 @@ import { UserError } from '../errors.js';
 import { projectRoot } from '../paths.js';
 import { currentInvocation, RETRY_OF_ENV, withInvocation } from './invocation.js';
 import { getOperation, type Operation } from './operations.js';
+import { REDACTED } from './redact.js';
 import { runPlaybook } from './runner.js';
-
-const REDACTED = '<redacted>';
 
 export type RetryPlan =
   | { kind: 'mko'; operation: Operation; command: string[] }

@@ -1,16 +1,21 @@
 // <data dir>/run: private scratch for the files a running operation hands Ansible (extra vars with
 // passwords, report folders), next to the database rather than in a shared /tmp. Each entry is
 // named after the process that made it, so the next mko can remove what a killed one left.
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { isAlive } from './operations.js';
 import { ownStart, processStart } from './process-identity.js';
 
 export const runDirFor = (dataDir: string): string => path.join(dataDir, 'run');
 
+// node:crypto is a tenth of a start-up to load, and every command sweeps, mostly an empty folder:
+// it is required at the first tag made or compared.
+const require = createRequire(import.meta.url);
+const sha256 = (text: string): string => (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
+
 /** A short tag of a process start, fit for a file name (the start itself holds the 36-character boot id). */
-const startTag = (start: string | null): string => (start === null ? 'x' : createHash('sha256').update(start).digest('hex').slice(0, 12));
+const startTag = (start: string | null): string => (start === null ? 'x' : sha256(start).slice(0, 12));
 
 const ENTRY = /^(\d+)-([0-9a-f]{12}|x)-/;
 

@@ -172,6 +172,21 @@ describe('runPlaybook', () => {
     expect(result.output).toContain("ERROR! couldn't resolve module/action 'no_such_module_here'");
   });
 
+  it('blanks secrets out of what ansible-playbook said when the callback recorded nothing', async () => {
+    // A playbook that does not exist: ansible-playbook stops before any callback, its ERROR line
+    // names the file, and so the secrets, the longer one holding the shorter.
+    const secret = 'ups-pw-longer-one';
+    const result = await runPlaybook(db, local(path.join(dir, `${secret}.yml`), { secrets: ['ups-pw', secret] }));
+    expect(result).toMatchObject({ status: 'failed' });
+    const op = getOperation(db, result.operationId);
+    expect(op.log).toMatch(/ERROR|error/);
+    expect(op.log).toContain('<redacted>');
+    for (const text of [op.log, op.exitMeaning, result.output]) {
+      expect(text).not.toContain('ups-pw');
+      expect(text).not.toContain('-longer-one');
+    }
+  });
+
   it('cancels on abort: stops the child, marks the operation cancelled, keeps the partial log', async () => {
     const file = playbook('slow', `    - name: Sleep a long time\n      ansible.builtin.command: sleep 300\n      changed_when: false\n`);
     const controller = new AbortController();

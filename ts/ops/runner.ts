@@ -1,6 +1,5 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { dataDirFor, inventoryScript, playbooksDir, projectRoot } from '../paths.js';
@@ -10,6 +9,7 @@ import { appendLog, finishOperation, getOperation, isAlive, recordChild, startOp
 import { exitMeaning } from './exit-meaning.js';
 import { groupHasLiveMember } from './process-identity.js';
 import { CANCEL_MEANING, CANCEL_REQUEST, cancelRequested } from './cancel.js';
+import { blankSecrets } from './redact.js';
 import { makeRunDir } from './run-dir.js';
 
 export interface PlaybookRun {
@@ -107,8 +107,8 @@ process.on('SIGUSR2', serveCancelRequests);
 function earlyError(tail: string, secrets: readonly string[]): string {
   const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
   const errors = lines.filter((l) => /^(\[ERROR\]|ERROR!)/.test(l));
-  const text = (errors.length > 0 ? errors.join(' ') : lines.at(-1) ?? '').slice(0, 500);
-  return secrets.filter((s) => s.length >= 4).reduce((acc, s) => acc.split(s).join('<redacted>'), text);
+  // Blanked before it is cut: a secret across the cut would otherwise leave its head.
+  return blankSecrets(errors.length > 0 ? errors.join(' ') : lines.at(-1) ?? '', secrets).slice(0, 500);
 }
 
 /**
@@ -149,6 +149,9 @@ export async function runPlaybook(db: Db, run: PlaybookRun): Promise<PlaybookRes
   let cancelReason: unknown;
 
   try {
+    // Loaded here, not at the top: every command imports the runner through ops/, and execa (some
+    // hundred modules) was a third of `mko node list`'s start-up.
+    const { execa } = await import('execa');
     const child = execa(process.execPath, [runGuard, 'ansible-playbook', ...args], {
       cwd: run.cwd ?? projectRoot,
       env: {

@@ -7,17 +7,15 @@ import { execa } from 'execa';
 import { shutdownCluster, startupCluster } from '../cluster/power.js';
 import type { Db } from '../db/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { appendLog, finishOperation, makeRunDir, runPlaybook, startOperation, type PlaybookResult } from '../ops/index.js';
+import { appendLog, finishOperation, makeRunDir, runPlaybook, startOperation, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
 import { wakeCluster } from '../wol/index.js';
 import type { ActionRequest, ActionResult, ActionRunner } from './engine.js';
 import { workloadText, type Workload } from './rules.js';
 import { forgetReplicas, rememberedReplicas, rememberReplicas, type ScaledWorkload } from './store.js';
 
-export interface FleetRunnerOptions {
+export interface FleetRunnerOptions extends Pick<RunContext, 'dbPath' | 'dataDir'> {
   db: Db;
-  dbPath: string;
-  dataDir: string;
   log?: (line: string) => void;
 }
 
@@ -57,6 +55,7 @@ export class FleetActionRunner implements ActionRunner {
 
   async run(request: ActionRequest, signal: AbortSignal): Promise<ActionResult> {
     const { db, dbPath, dataDir } = this.options;
+    const ctx: RunContext = { dbPath, dataDir, signal };
     const { rule, cluster } = request;
     switch (rule.action) {
       case 'notify':
@@ -68,18 +67,16 @@ export class FleetActionRunner implements ActionRunner {
       case 'force_shutdown': {
         const mode = rule.action === 'graceful_shutdown' ? 'graceful' : 'force';
         const result = await shutdownCluster(db, cluster.name, {
+          ...ctx,
           mode,
-          dbPath,
-          dataDir,
-          signal,
           ...(rule.options.drainTimeout !== undefined ? { drainTimeoutSeconds: rule.options.drainTimeout } : {}),
         });
         return fromPlaybook(result, `${mode} shutdown of ${cluster.name}`);
       }
       case 'startup':
-        return fromPlaybook(await startupCluster(db, cluster.name, { dbPath, dataDir, signal }), `startup of ${cluster.name}`);
+        return fromPlaybook(await startupCluster(db, cluster.name, ctx), `startup of ${cluster.name}`);
       case 'wake_on_lan': {
-        const result = await wakeCluster(db, cluster.name, { dbPath, dataDir, signal, onWarning: (line) => this.options.log?.(`wake ${cluster.name}: ${line}`) });
+        const result = await wakeCluster(db, cluster.name, { ...ctx, onWarning: (line) => this.options.log?.(`wake ${cluster.name}: ${line}`) });
         const failed = result.nodes.filter((n) => n.outcome === 'failed').map((n) => n.host);
         return {
           status: result.ok ? 'succeeded' : 'failed',

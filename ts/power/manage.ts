@@ -2,21 +2,14 @@
 // through playbooks/nut.yml (setup, scan, services, restart).
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
-import { resolveTarget, runForHostReports, type HostFile, type Target } from '../hardware/host-reports.js';
+import { resolveTarget, type Target } from '../fleet/index.js';
 import { reportChecker } from '../hardware/index.js';
 import { shellWord } from '../inventory/index.js';
 import { NutClient, NutError, withNut } from '../nut/index.js';
-import { runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { runFields, runForHostReports, runPlaybook, type CheckMode, type HostFile, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { field, validate } from '../validate/index.js';
 import { statusTokens } from './detect.js';
 import { getUps, listUpses, upsPasswords, validateUps, type Ups } from './ups.js';
-
-export interface RunContext {
-  dbPath: string;
-  dataDir: string;
-  onOutput?: (chunk: string) => void;
-  signal?: AbortSignal;
-}
 
 const STATUS_WORDS: Record<string, string> = {
   OL: 'on line power',
@@ -167,12 +160,11 @@ export async function testUps(db: Db, dataDir: string, ref?: string, timeoutMs =
   return results;
 }
 
-export interface SetupOptions extends RunContext {
+export interface SetupOptions extends RunContext, CheckMode {
   /** Nodes or clusters whose upsmon runs as secondary (default: the UPS host's cluster). */
   secondaries?: string[];
   /** upsmon's SHUTDOWNCMD (default the role's: shut the host down). */
   shutdownCmd?: string;
-  check?: boolean;
 }
 
 /** Run the nut role: the UPS host as primary, the secondaries against it. Passwords come from the secrets file. */
@@ -195,7 +187,7 @@ export function setupUps(db: Db, ref: string, options: SetupOptions): Promise<Pl
     target: ups.name,
     playbook: 'nut.yml',
     limit: [...hosts].join(','),
-    dbPath: options.dbPath,
+    ...runFields(options),
     // The UPS itself (name, driver, port, options, upsd port, accounts) is the inventory's mko_ups
     // on its host, which the nut role reads: only which UPS, and the secrets, are extra variables.
     extraVars: {
@@ -207,8 +199,6 @@ export function setupUps(db: Db, ref: string, options: SetupOptions): Promise<Pl
     },
     secrets: [passwords.primary, passwords.secondary],
     ...(options.check ? { check: true, diff: true } : {}),
-    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
   });
 }
 
@@ -309,12 +299,10 @@ async function nutReports(db: Db, target: Target, ctx: RunContext, action: 'scan
     target: target.name,
     playbook: 'nut.yml',
     limit: target.limit,
-    dbPath: ctx.dbPath,
     reportDirVar: 'nut_report_dir',
     hosts: target.nodes.map((n) => n.hostname),
     extraVars: { mko_target: 'all', nut_action: action },
-    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...runFields(ctx),
   });
 }
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { insertNode, validateNodeInput } from '../fleet/index.js';
 import { getOperation } from '../ops/index.js';
-import { projectRoot } from '../paths.js';
+import { dataDirFor, projectRoot } from '../paths.js';
 import { freePort } from '../test-support/sshd.js';
 import { runPrerequisites, type PrereqReport } from './index.js';
 
@@ -62,6 +62,7 @@ describe('check mode on this machine', () => {
     result = await runPrerequisites(db, local, {
       fix: false,
       dbPath,
+      dataDir: dataDirFor(dbPath),
       extraArgs: localArgs,
       vars: {
         prerequisites_ports: [
@@ -139,6 +140,7 @@ describe('fix mode on a scratch Raspberry Pi cmdline.txt', () => {
     const options = {
       fix: true,
       dbPath,
+      dataDir: dataDirFor(dbPath),
       // apt is not exercised here: this machine must not get snapd installed by a test.
       extraArgs: [...localArgs, '--skip-tags', 'prerequisites_install'],
       vars: {

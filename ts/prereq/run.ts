@@ -1,6 +1,7 @@
 import type { Db } from '../db/index.js';
-import { reportChecker, resolveTarget, runForHostReports } from '../hardware/index.js';
-import type { PlaybookResult } from '../ops/index.js';
+import { resolveTarget } from '../fleet/index.js';
+import { reportChecker } from '../hardware/index.js';
+import { runFields, runForHostReports, type PlaybookResult, type RunContext } from '../ops/index.js';
 
 /** One check of the prerequisites role (roles/prerequisites/tasks/evaluate.yml). */
 export interface PrereqCheck {
@@ -76,20 +77,15 @@ export interface PrereqOptions {
   fix: boolean;
   /** Refresh the apt cache before installing (default true). */
   aptUpdate?: boolean;
-  dbPath: string;
-  onOutput?: (chunk: string) => void;
-  signal?: AbortSignal;
-  env?: Record<string, string>;
   /** More role variables, e.g. prerequisites_ports. */
   vars?: Record<string, unknown>;
-  extraArgs?: string[];
 }
 
 /** Run the prerequisites playbook on the given inventory hosts and read each host's report. */
 export async function runPrerequisites(
   db: Db,
   selection: { target: string; limit: string; hosts: string[] },
-  options: PrereqOptions,
+  options: RunContext & PrereqOptions,
 ): Promise<PrereqResult> {
   const { result, files } = await runForHostReports(db, {
     kind: options.fix ? 'prerequisites-install' : 'prerequisites-check',
@@ -97,14 +93,10 @@ export async function runPrerequisites(
     playbook: 'prerequisites.yml',
     limit: selection.limit,
     check: !options.fix,
-    dbPath: options.dbPath,
     reportDirVar: 'prerequisites_report_dir',
     hosts: selection.hosts,
     extraVars: { ...options.vars, prerequisites_fix: options.fix, prerequisites_apt_update: options.aptUpdate ?? true },
-    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
+    ...runFields(options),
   });
   const hosts = files.map((file): HostPrereqOutcome => {
     if (file.status !== 'reported') return file;
@@ -123,7 +115,7 @@ export async function runPrerequisites(
 }
 
 /** Check (or, with fix, install) the prerequisites of a node or of every node of a cluster. */
-export function checkPrerequisites(db: Db, ref: string, options: PrereqOptions): Promise<PrereqResult> {
+export function checkPrerequisites(db: Db, ref: string, options: RunContext & PrereqOptions): Promise<PrereqResult> {
   const target = resolveTarget(db, ref);
   return runPrerequisites(db, { target: target.name, limit: target.limit, hosts: target.nodes.map((n) => n.hostname) }, options);
 }

@@ -11,7 +11,6 @@
 // the kernel releases it when its process dies, however it dies: a lock left by a killed mko is
 // simply free. Whoever stores a secret keeps the lock until the row that points at it is
 // committed; a prune under the same lock therefore never takes a secret whose row is on its way.
-import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -136,7 +135,9 @@ export function withSecrets<T>(dataDir: string, change: (secrets: SecretsWriter)
     let unsaved = false;
     const writer: SecretsWriter = {
       put(kind, value) {
-        const handle = `${kind}:${randomUUID()}`;
+        // The global Web Crypto (node:crypto's randomUUID): loaded at the first secret stored, where an
+        // import of node:crypto cost every command a tenth of its start-up.
+        const handle = `${kind}:${globalThis.crypto.randomUUID()}`;
         data.secrets[handle] = { kind, value, createdAt: new Date().toISOString() };
         save(dataDir, data);
         unsaved = false;

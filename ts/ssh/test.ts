@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.js';
 import { getNode, recordSshTest, type FleetNode, type KeyStatus } from '../fleet/index.js';
-import { runPlaybook } from '../ops/index.js';
+import { runFields, runPlaybook, type RunContext } from '../ops/index.js';
 
 export type SshFailure = 'unreachable' | 'auth-refused' | 'host-key-changed' | 'sudo-needs-password' | 'error';
 
@@ -51,19 +51,11 @@ const STATUS_AFTER: Record<SshFailure, KeyStatus> = {
   error: 'failed',
 };
 
-export interface SshTestContext {
-  dbPath: string;
-  dataDir: string;
-  onOutput?: (chunk: string) => void;
-  signal?: AbortSignal;
-  env?: Record<string, string>;
-}
-
 /**
  * Log in over SSH and run a command with passwordless sudo, through Ansible and the fleet
  * inventory: one playbook run (one operation) for all the nodes, a verdict per node.
  */
-export async function testSsh(db: Db, refs: readonly string[], context: SshTestContext): Promise<SshTestRun> {
+export async function testSsh(db: Db, refs: readonly string[], context: RunContext): Promise<SshTestRun> {
   const nodes = refs.map((ref) => getNode(db, ref));
   const names = nodes.map((n) => n.hostname);
   const result = await runPlaybook(db, {
@@ -71,10 +63,7 @@ export async function testSsh(db: Db, refs: readonly string[], context: SshTestC
     target: names.join(','),
     playbook: 'test-ssh.yml',
     limit: names.join(','),
-    dbPath: context.dbPath,
-    ...(context.onOutput ? { onOutput: context.onOutput } : {}),
-    ...(context.signal ? { signal: context.signal } : {}),
-    ...(context.env ? { env: context.env } : {}),
+    ...runFields(context),
   });
   const knownHosts = `${context.dataDir}/known_hosts`;
   const results = nodes.map((node): SshTestResult => {

@@ -3,6 +3,7 @@
 import type { Context, Hono } from 'hono';
 import { quote, UserError } from '../errors.js';
 import type { Db } from '../db/index.js';
+import type { CheckMode, RunContext } from '../ops/index.js';
 import { validate, type FieldNames } from '../validate/index.js';
 import type { ChangeFeed } from './live.js';
 import type { RunRegistry } from './runs.js';
@@ -156,6 +157,9 @@ export const noFields = { type: 'object', properties: {}, additionalProperties: 
  * destructive takes it and needs nothing more.
  */
 export const pageConfirm = { type: 'boolean', hint: 'true or false', description: 'the user confirmed (the web pages send it); this action does not need it' };
+
+/** What a playbook-running domain function gets when the server runs it: no terminal, its own cancel. */
+export const runContext = (deps: AppDeps, signal: AbortSignal, check = false): RunContext & CheckMode => ({ dbPath: deps.dbPath, dataDir: deps.dataDir, signal, ...(check ? { check: true } : {}) });
 
 /** Destructive actions need `"confirm": true`, as the CLI needs --yes. */
 export function requireConfirm(body: Record<string, unknown>, what: string): void {

@@ -3,8 +3,9 @@
 // the wol role. Which NIC that is (the one carrying the node's address) is decided once, in the
 // mko.fleet collection (module_utils/wake_nic.py): both sources only carry its answer.
 import type { Db } from '../db/index.js';
-import { normalizeMac, type FleetNode } from '../fleet/index.js';
-import { latestReport, resolveTarget, wakeMac, type HardwareReport } from '../hardware/index.js';
+import { normalizeMac, resolveTarget, type FleetNode } from '../fleet/index.js';
+import { latestReport, wakeMac, type HardwareReport } from '../hardware/index.js';
+import type { RunContext } from '../ops/index.js';
 import { runWolPlaybook, type NicRunOptions } from './nic.js';
 import { setCollectedMac } from './settings.js';
 
@@ -35,7 +36,7 @@ export function macFromReport(report: HardwareReport): { mac: string; broadcast:
   return mac ? { mac, broadcast: report.wake_nic?.broadcast ?? null } : null;
 }
 
-export async function collectMacs(db: Db, ref: string, options: NicRunOptions & { source?: MacSource }): Promise<CollectMacResult> {
+export async function collectMacs(db: Db, ref: string, options: RunContext & NicRunOptions & { source?: MacSource }): Promise<CollectMacResult> {
   const target = resolveTarget(db, ref);
   const source = options.source ?? 'auto';
   const outcomes: MacOutcome[] = [];

@@ -21,7 +21,7 @@ import { labDown, labStatus, labUp, type LabInfo } from '../lab/index.js';
 import { buildMagicPacket } from '../lab/magic-packet.js';
 import { registerLab, unregisterLab } from '../lab/register.js';
 import { getOperation, runPlaybook } from '../ops/index.js';
-import { projectRoot } from '../paths.js';
+import { dataDirFor, projectRoot } from '../paths.js';
 import { buildCli, mkoBin as mko } from '../test-support/cli.js';
 import { setRtcAlarm, wakeSecrets, type NicRunResult, type WakeResult, type WolStatus } from './index.js';
 import { expectLabGone, testLabName } from '../test-support/lab.js';
@@ -267,7 +267,7 @@ describe.skipIf(!isRoot)('Wake-on-LAN on the lab (skipped unless root)', () => {
     // The lab has no RTC: a plain file stands in for the sysfs attribute.
     const alarm = '/root/mko-test-wakealarm';
     expect((await ansible(worker, '--become', '-m', 'ansible.builtin.copy', '-a', `dest=${alarm} content=1700000000 mode=0600`)).exitCode).toBe(0);
-    const set = await setRtcAlarm(db, worker, 120, { dbPath, vars: { wol_rtc_wakealarm: alarm } });
+    const set = await setRtcAlarm(db, worker, 120, { dbPath, dataDir: dataDirFor(dbPath), vars: { wol_rtc_wakealarm: alarm } });
     expect(set).toMatchObject({ node: worker, value: '+120', seconds: 120 });
     expect(getOperation(db, set.operationId ?? 0)).toMatchObject({ kind: 'wol-rtc-alarm', status: 'succeeded' });
   }, 120_000);

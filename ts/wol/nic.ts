@@ -2,9 +2,9 @@
 // for collect-mac), read the per-host report it writes to the controller, record what each NIC
 // can do.
 import type { Db } from '../db/index.js';
-import type { FleetNode } from '../fleet/index.js';
-import { reportChecker, resolveTarget, runForHostReports } from '../hardware/index.js';
-import type { PlaybookResult } from '../ops/index.js';
+import { resolveTarget, type FleetNode } from '../fleet/index.js';
+import { reportChecker } from '../hardware/index.js';
+import { runFields, runForHostReports, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { getWolSettings, recordNic, setWolEnabled } from './settings.js';
 
 /** What roles/wol writes per host to `<wol_report_dir>/<inventory_hostname>.json`. */
@@ -83,11 +83,6 @@ export interface NicRunResult {
 }
 
 export interface NicRunOptions {
-  dbPath: string;
-  onOutput?: (chunk: string) => void;
-  signal?: AbortSignal;
-  env?: Record<string, string>;
-  extraArgs?: string[];
   /** More role variables (tests point wol_rtc_wakealarm at a file). */
   vars?: Record<string, unknown>;
 }
@@ -102,7 +97,7 @@ export async function runWolPlaybook(
   db: Db,
   selection: { target: string; nodes: FleetNode[] },
   action: WolAction,
-  options: NicRunOptions & { kind: string },
+  options: RunContext & NicRunOptions & { kind: string },
 ): Promise<NicRunResult> {
   if (selection.nodes.length === 0) {
     return { target: selection.target, operationId: null, status: 'not run', exitMeaning: 'no node needed it', hosts: [], ok: true };
@@ -112,15 +107,11 @@ export async function runWolPlaybook(
     target: selection.target,
     playbook: 'wol.yml',
     limit: selection.nodes.map((n) => n.hostname).join(','),
-    dbPath: options.dbPath,
     reportDirVar: 'wol_report_dir',
     hosts: selection.nodes.map((n) => n.hostname),
     // The playbook's default target is the group wol (enabled nodes); the limit picks the nodes here.
     extraVars: { ...options.vars, wol_action: action, mko_hosts_target: 'all' },
-    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
+    ...runFields(options),
   });
   const hosts = files.map((file, i): HostNicOutcome => {
     const nodeId = selection.nodes[i]?.id ?? 0;
@@ -156,7 +147,7 @@ export async function runWolPlaybook(
  * NIC match it (wake on magic packet, persisted across reboots; or off). Virtual nodes have no
  * NIC of their own to configure: they are started through Proxmox.
  */
-export async function setWakeOnLan(db: Db, ref: string, enabled: boolean, options: NicRunOptions): Promise<NicRunResult> {
+export async function setWakeOnLan(db: Db, ref: string, enabled: boolean, options: RunContext & NicRunOptions): Promise<NicRunResult> {
   const target = resolveTarget(db, ref);
   setWolEnabled(db, target.nodes.map((n) => n.id), enabled);
   const virtual = target.nodes.filter((n) => getWolSettings(db, n.id).method === 'proxmox');

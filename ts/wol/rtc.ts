@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { getNode } from '../fleet/index.js';
 import { validate } from '../validate/index.js';
 import { numberOrText } from './configure.js';
+import type { RunContext } from '../ops/index.js';
 import { runWolPlaybook, type NicRunOptions } from './nic.js';
 
 export interface RtcAlarmResult {
@@ -18,7 +19,7 @@ export interface RtcAlarmResult {
 const secondsSchema = { type: 'integer', minimum: 30, maximum: 31_536_000, hint: 'whole seconds from 30 to 31536000 (a year)' };
 
 /** Set the node's RTC wake alarm to fire `seconds` from now (playbooks/wol.yml, wol_action rtc_alarm). */
-export async function setRtcAlarm(db: Db, ref: string, after: number | string, options: NicRunOptions): Promise<RtcAlarmResult> {
+export async function setRtcAlarm(db: Db, ref: string, after: number | string, options: RunContext & NicRunOptions): Promise<RtcAlarmResult> {
   const seconds = validate<number>(secondsSchema, numberOrText(after), { '': '--in' });
   const node = getNode(db, ref);
   const run = await runWolPlaybook(db, { target: node.hostname, nodes: [node] }, 'rtc_alarm', {

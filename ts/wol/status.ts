@@ -2,7 +2,7 @@
 // (every node can), Partial, or Disabled (no node has Wake-on-LAN enabled).
 import type { Db } from '../db/index.js';
 import { listClusters, listNodes, type FleetNode, type NodeRole } from '../fleet/index.js';
-import { resolveTarget } from '../hardware/index.js';
+import { resolveTarget } from '../fleet/index.js';
 import { findProxmoxHost } from '../proxmox/index.js';
 import { wolConfigOf, type WolConfig } from './configure.js';
 import { getWolSettings, type LastWake, type NicState, type WolMethod } from './settings.js';

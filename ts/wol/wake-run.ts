@@ -7,17 +7,15 @@ import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getCluster, getNode, listNodes, type FleetNode, type NodeRole } from '../fleet/index.js';
 import { clusterGroup } from '../inventory/groups.js';
-import { makeRunDir, readReportFile, runPlaybook } from '../ops/index.js';
+import { makeRunDir, readReportFile, runFields, runPlaybook, type RunContext } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
 import { validate } from '../validate/index.js';
 import { numberOrText } from './configure.js';
 import { getWolSettings, recordWake, type WakeOutcome, type WolMethod } from './settings.js';
 import { wakeSecrets } from './wake-secrets.js';
 
+/** What a wake takes besides the RunContext (whose onWarning hears about a Proxmox host without TLS verification). */
 export interface WakeOptions {
-  dbPath: string;
-  /** Where the secrets file is (the data directory of the database). */
-  dataDir: string;
   /** Extra magic packets after the first (default 2); text is checked as the user typed it. */
   retries?: number | string;
   /** Seconds between packets (default 1). */
@@ -26,11 +24,6 @@ export interface WakeOptions {
   wait?: boolean;
   /** With wait: seconds a node may take to answer SSH (default 180). */
   timeout?: number | string;
-  /** Receives Ansible's output as it arrives. */
-  onOutput?: (chunk: string) => void;
-  /** Warnings for the user, e.g. about a Proxmox host whose TLS is not verified. */
-  onWarning?: (message: string) => void;
-  signal?: AbortSignal;
 }
 
 export interface NodeWake {
@@ -99,7 +92,7 @@ function nodeWake(db: Db, node: FleetNode, report: Json | null): NodeWake {
 }
 
 /** One run of wake.yml over `hosts` (an inventory pattern), the given nodes' reports read back. */
-async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; hosts: string }, nodes: FleetNode[], options: WakeOptions): Promise<WakeResult> {
+async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; hosts: string }, nodes: FleetNode[], options: RunContext & WakeOptions): Promise<WakeResult> {
   const limits = checkOptions(options);
   const { extraVars, secrets } = wakeSecrets(db, options.dataDir, nodes, options.onWarning);
   const dir = makeRunDir(dataDirFor(options.dbPath), 'wake');
@@ -108,7 +101,6 @@ async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; ho
       kind: 'wake',
       target: target.name,
       playbook: 'wake.yml',
-      dbPath: options.dbPath,
       extraVars: {
         mko_hosts_target: target.hosts,
         wol_wake_wait: options.wait ?? false,
@@ -120,8 +112,7 @@ async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; ho
         ...extraVars,
       },
       secrets,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+      ...runFields(options),
     });
     const woken = nodes.map((node) => nodeWake(db, node, readReportFile(path.join(dir, `${node.hostname}.json`))));
     for (const n of woken) {
@@ -135,7 +126,7 @@ async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; ho
 }
 
 /** mko wol wake-node: one node, by its method. */
-export function wakeNode(db: Db, ref: string, options: WakeOptions): Promise<WakeResult> {
+export function wakeNode(db: Db, ref: string, options: RunContext & WakeOptions): Promise<WakeResult> {
   checkOptions(options);
   const node = getNode(db, ref);
   return wake(db, { name: node.hostname, kind: 'node', hosts: node.hostname }, [node], options);
@@ -146,7 +137,7 @@ export function wakeNode(db: Db, ref: string, options: WakeOptions): Promise<Wak
  * them), then the workers. With wait, workers get their packets once every control-plane node
  * answers SSH (or has failed).
  */
-export function wakeCluster(db: Db, ref: string, options: WakeOptions): Promise<WakeResult> {
+export function wakeCluster(db: Db, ref: string, options: RunContext & WakeOptions): Promise<WakeResult> {
   checkOptions(options);
   const cluster = getCluster(db, ref);
   const nodes = listNodes(db, { cluster: cluster.name });

@@ -13,7 +13,7 @@ import { storeReports, type HardwareReport } from '../hardware/index.js';
 import { buildInventory } from '../inventory/index.js';
 import { parseMagicPacket } from '../lab/magic-packet.js';
 import { getOperation } from '../ops/index.js';
-import { projectRoot } from '../paths.js';
+import { dataDirFor, projectRoot } from '../paths.js';
 import { getSecret, secretsFile } from '../secrets/index.js';
 import { buildCli, mkoBin as mko, snapshotState } from '../test-support/cli.js';
 import { dumpDb } from '../test-support/db-dump.js';
@@ -250,7 +250,7 @@ describe('configure, secrets and status', () => {
     const broadcast = [24, 16, 8, 0].map((shift) => (((host | ~mask) >>> 0) >>> shift) & 255).join('.');
     const node = addNode(db, { hostname: 'self', address: v4.address, wolMac: '02:00:00:00:00:99' });
     storeReports(db, [{ nodeId: node.id, report }], null);
-    const result = await collectMacs(db, 'self', { dbPath, source: 'hardware' });
+    const result = await collectMacs(db, 'self', { dbPath, dataDir: dataDirFor(dbPath), source: 'hardware' });
     expect(result.hosts).toEqual([
       expect.objectContaining({ host: 'self', status: 'stored', source: 'hardware', mac: v4.mac, previousMac: '02:00:00:00:00:99', broadcast }),
     ]);
@@ -258,7 +258,7 @@ describe('configure, secrets and status', () => {
     expect(result.operationId).toBeNull(); // no playbook was needed
 
     addNode(db, { hostname: 'bare', address: '10.9.9.9' });
-    const none = await collectMacs(db, 'bare', { dbPath, source: 'hardware' });
+    const none = await collectMacs(db, 'bare', { dbPath, dataDir: dataDirFor(dbPath), source: 'hardware' });
     expect(none.hosts[0]).toMatchObject({ status: 'failed', reason: 'no hardware report: run mko hardware collect bare, or use --source facts' });
   });
 });

@@ -209,6 +209,7 @@ const configureHostsCommand = command<Args<{ cluster: string; check?: boolean }>
       const { configureHosts } = await import('../../hosts/index.js');
       const result = await configureHosts(ctx.db, argv.cluster, {
         dbPath: ctx.dbPath,
+        dataDir: ctx.dataDir,
         signal: interruptSignal(),
         onOutput: (c) => process.stdout.write(terminalText(c)),
         ...(argv.check ? { check: true } : {}),

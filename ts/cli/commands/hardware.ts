@@ -25,6 +25,7 @@ const collect = command<CollectArgs>({
       const onOutput = streamTo(argv.json);
       const result = await collectHardware(ctx.db, argv.target, {
         dbPath: ctx.dbPath,
+        dataDir: ctx.dataDir,
         signal: interruptSignal(),
         ...(onOutput ? { onOutput } : {}),
       });

@@ -44,6 +44,7 @@ function run(ctx: Context, argv: { target: string; json?: boolean }, fix: boolea
     fix,
     aptUpdate,
     dbPath: ctx.dbPath,
+    dataDir: ctx.dataDir,
     signal: interruptSignal(),
     ...(onOutput ? { onOutput } : {}),
   });

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { quote, UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
+import type { RunContext } from '../../ops/index.js';
 import {
   collectMacs,
   configureWol,
@@ -145,6 +146,7 @@ function nicCommand(name: 'enable' | 'disable') {
         const onOutput = streamTo(argv.json);
         const result = await setWakeOnLan(ctx.db, argv.target, enabled, {
           dbPath: ctx.dbPath,
+          dataDir: ctx.dataDir,
           signal: interruptSignal(),
           ...(onOutput ? { onOutput } : {}),
         });
@@ -174,6 +176,7 @@ const collectMac = command<CollectArgs>({
       const onOutput = streamTo(argv.json);
       const result = await collectMacs(ctx.db, argv.target, {
         dbPath: ctx.dbPath,
+        dataDir: ctx.dataDir,
         source: argv.source as 'auto' | 'hardware' | 'facts',
         signal: interruptSignal(),
         ...(onOutput ? { onOutput } : {}),
@@ -264,7 +267,7 @@ const wakeOptions = (y: Argv<GlobalArgs>) =>
     .option('timeout', decimalOption('timeout', { describe: 'With --wait: seconds before a node counts as failed', defaultDescription: '180' }))
     .option('json', { type: 'boolean' });
 
-function wakeArgs(argv: WakeFlags, ctx: { dbPath: string; dataDir: string }, json: boolean | undefined): WakeOptions {
+function wakeArgs(argv: WakeFlags, ctx: { dbPath: string; dataDir: string }, json: boolean | undefined): RunContext & WakeOptions {
   const onOutput = streamTo(json);
   return {
     dbPath: ctx.dbPath,
@@ -319,6 +322,7 @@ const rtcAlarm = command<RtcArgs>({
       const onOutput = streamTo(argv.json);
       const result = await setRtcAlarm(ctx.db, argv.node, argv.in, {
         dbPath: ctx.dbPath,
+        dataDir: ctx.dataDir,
         signal: interruptSignal(),
         ...(onOutput ? { onOutput } : {}),
       });

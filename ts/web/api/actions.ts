@@ -7,10 +7,8 @@ import { configureHosts } from '../../hosts/index.js';
 import { regenerateKey, testSsh } from '../../ssh/index.js';
 import { field } from '../../validate/index.js';
 import { wakeCluster, wakeNode } from '../../wol/index.js';
-import { accepted, jsonBody, noFields, pageConfirm, param, requireConfirm, type ApiRoutes, type AppDeps } from '../route.js';
+import { accepted, jsonBody, noFields, pageConfirm, param, requireConfirm, runContext, type ApiRoutes, type AppDeps } from '../route.js';
 
-/** What a playbook-running domain function gets when the server runs it: no terminal, its own cancel. */
-const runContext = (deps: AppDeps, signal: AbortSignal, check: boolean) => ({ dbPath: deps.dbPath, dataDir: deps.dataDir, signal, ...(check ? { check: true } : {}) });
 
 /** The route checked the body's shape: check is a boolean when given. */
 const checkFlag = (body: Record<string, unknown>): boolean => body['check'] === true;
@@ -121,17 +119,17 @@ export function actionRoutes(routes: ApiRoutes): void {
   routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM) and wait for SSH', body: wakeBody, fields: { wait: '--wait' }, accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node')).hostname;
     const wait = waitFlag(await jsonBody(c));
-    return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal }), ['wol', 'wake-node', node, ...waitArg(wait)]));
+    return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { ...runContext(deps, signal), wait }), ['wol', 'wake-node', node, ...waitArg(wait)]));
   });
   routes.add({ method: 'post', path: '/clusters/:cluster/wake', scope: 'operate', tag: 'wol', summary: 'Wake every node of the cluster, control planes first', body: wakeBody, fields: { wait: '--wait' }, accepted: true }, async (c, deps) => {
     const cluster = getCluster(deps.db, param(c, 'cluster')).name;
     const wait = waitFlag(await jsonBody(c));
-    return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { dbPath: deps.dbPath, dataDir: deps.dataDir, wait, signal }), ['wol', 'wake-cluster', cluster, ...waitArg(wait)]));
+    return accepted(c, await deps.runs.start((signal) => wakeCluster(deps.db, cluster, { ...runContext(deps, signal), wait }), ['wol', 'wake-cluster', cluster, ...waitArg(wait)]));
   });
 
   routes.add({ method: 'post', path: '/nodes/:node/test-ssh', scope: 'operate', tag: 'nodes', summary: 'Log in with the node\'s key and check passwordless sudo', body: noFields, accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node'));
-    return accepted(c, await deps.runs.start((signal) => testSsh(deps.db, [node.hostname], { dbPath: deps.dbPath, dataDir: deps.dataDir, signal }), ['node', 'test-ssh', node.hostname]));
+    return accepted(c, await deps.runs.start((signal) => testSsh(deps.db, [node.hostname], runContext(deps, signal)), ['node', 'test-ssh', node.hostname]));
   });
 
   routes.add(

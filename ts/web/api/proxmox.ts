@@ -15,7 +15,7 @@ import {
   type ProxmoxHostInput,
 } from '../../proxmox/index.js';
 import type { Db } from '../../db/index.js';
-import { accepted, confirmBody, jsonBody, pageConfirm, param, requireConfirm, type ApiRoutes } from '../route.js';
+import { accepted, confirmBody, jsonBody, pageConfirm, param, requireConfirm, runContext, type ApiRoutes } from '../route.js';
 
 /** A host as the API shows it: with the nodes that are VMs on it. */
 const hostView = (db: Db, host: ProxmoxHost) => ({ ...host, nodes: nodesUsing(db, host) });
@@ -66,7 +66,7 @@ export function proxmoxRoutes(routes: ApiRoutes): void {
     },
     async (c, deps) => {
       const host = getProxmoxHost(deps.db, param(c, 'host')).name;
-      return accepted(c, await deps.runs.start((signal) => testProxmoxHost(deps.db, host, { dbPath: deps.dbPath, dataDir: deps.dataDir, signal }), ['proxmox', 'test', host]));
+      return accepted(c, await deps.runs.start((signal) => testProxmoxHost(deps.db, host, runContext(deps, signal)), ['proxmox', 'test', host]));
     },
   );
 }

@@ -4,7 +4,7 @@
 import { UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
 import { configFlags, configureWol, setWakeOnLan, wolConfigOf, wolConfigSchema, wolStatus, type WolConfigInput } from '../../wol/index.js';
-import { accepted, jsonBody, noFields, param, type ApiRoutes } from '../route.js';
+import { accepted, jsonBody, noFields, param, runContext, type ApiRoutes } from '../route.js';
 
 /** What `mko wol configure` takes; the domain checks the values (and normalises a MAC first). */
 const configureBody = {
@@ -50,7 +50,7 @@ export function wolRoutes(routes: ApiRoutes): void {
       },
       async (c, deps) => {
         const node = getNode(deps.db, param(c, 'node')).hostname;
-        return accepted(c, await deps.runs.start((signal) => setWakeOnLan(deps.db, node, enabled, { dbPath: deps.dbPath, signal }), ['wol', enabled ? 'enable' : 'disable', node]));
+        return accepted(c, await deps.runs.start((signal) => setWakeOnLan(deps.db, node, enabled, runContext(deps, signal)), ['wol', enabled ? 'enable' : 'disable', node]));
       },
     );
   }

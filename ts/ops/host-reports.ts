@@ -1,39 +1,11 @@
 // Shared by every playbook that writes one JSON file per host to the controller (hardware,
-// prerequisites): name the targets, give the playbook a private directory, read what came back.
+// prerequisites, wol, nut, cluster status): give the playbook a private directory, read what came back.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
-import { quote, UserError } from '../errors.js';
-import { findCluster, findNode, listNodes, type FleetNode } from '../fleet/index.js';
-import { makeRunDir, runPlaybook, type PlaybookResult, type PlaybookRun } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
-
-export interface Target {
-  /** How the user named it, resolved: a hostname or a cluster name. */
-  name: string;
-  kind: 'node' | 'cluster';
-  nodes: FleetNode[];
-  /** The --limit that selects exactly these nodes. */
-  limit: string;
-}
-
-/** A node (by id or hostname), else a cluster (by id or name) meaning all of its nodes. */
-export function resolveTarget(db: Db, ref: string): Target {
-  const node = findNode(db, ref);
-  const cluster = findCluster(db, ref);
-  if (node && cluster) {
-    const byId = /^\d+$/.test(ref);
-    throw new UserError(
-      `"${ref}" names both node ${node.hostname} and cluster ${cluster.name}: ` +
-        (byId ? `use the hostname ${node.hostname} or the cluster name ${cluster.name}` : `use node id ${node.id} or cluster id ${cluster.id}`),
-    );
-  }
-  if (node) return { name: node.hostname, kind: 'node', nodes: [node], limit: node.hostname };
-  if (!cluster) throw new UserError(`no node or cluster ${quote(ref)}: see mko node list and mko cluster list`);
-  const nodes = listNodes(db, { cluster: cluster.name });
-  if (nodes.length === 0) throw new UserError(`cluster ${cluster.name} has no nodes: assign some with mko cluster assign`);
-  return { name: cluster.name, kind: 'cluster', nodes, limit: nodes.map((n) => n.hostname).join(',') };
-}
+import { makeRunDir } from './run-dir.js';
+import { runPlaybook, type PlaybookResult, type PlaybookRun } from './runner.js';
 
 export type HostFile =
   | { host: string; status: 'reported'; text: string }
