@@ -188,7 +188,9 @@ describe('runPlaybook', () => {
   });
 
   it('cancels on abort: stops the child, marks the operation cancelled, keeps the partial log', async () => {
-    const file = playbook('slow', `    - name: Sleep a long time\n      ansible.builtin.command: sleep 300\n      changed_when: false\n`);
+    // A length no other process sleeps (another checkout's suite may run this test too).
+    const seconds = 300_000 + Math.floor(Math.random() * 100_000);
+    const file = playbook('slow', `    - name: Sleep a long time\n      ansible.builtin.command: sleep ${seconds}\n      changed_when: false\n`);
     const controller = new AbortController();
     let seenTask = false;
     const started = Date.now();
@@ -212,7 +214,7 @@ describe('runPlaybook', () => {
     const op = getOperation(db, result.operationId);
     expect(op.status).toBe('cancelled');
     expect(op.log).toContain('TASK [Sleep a long time]');
-    const leftover = await execa('pgrep', ['-f', '^sleep 300$'], { reject: false });
+    const leftover = await execa('pgrep', ['-f', `^sleep ${seconds}$`], { reject: false });
     expect(leftover.stdout.trim()).toBe('');
   });
 
