@@ -141,21 +141,35 @@ export const operationView = (op: Operation): OperationView => ({
   exitMeaning: op.exitMeaning,
 });
 
-export interface DashboardView {
+/** The dashboard's fleet part: clusters with their nodes, nodes in no cluster, recent operations. */
+export interface FleetDashboardView {
   clusters: ClusterView[];
   unassigned: NodeView[];
-  upses: UpsView[];
   operations: OperationView[];
 }
 
-export function dashboardView(db: Db): DashboardView {
-  const nodes = listNodes(db);
+export interface DashboardView extends FleetDashboardView {
+  upses: UpsView[];
+}
+
+export function fleetDashboardView(db: Db): FleetDashboardView {
   const byCluster = new Map<number, FleetNode[]>();
-  for (const n of nodes) if (n.clusterId !== null) byCluster.set(n.clusterId, [...(byCluster.get(n.clusterId) ?? []), n]);
+  const unassigned: NodeView[] = [];
+  for (const n of listNodes(db)) {
+    if (n.clusterId === null) unassigned.push(nodeView(n, undefined));
+    else {
+      const members = byCluster.get(n.clusterId);
+      if (members) members.push(n);
+      else byCluster.set(n.clusterId, [n]);
+    }
+  }
   return {
     clusters: listClusters(db).map((c) => clusterView(db, c, byCluster.get(c.id) ?? [])),
-    unassigned: nodes.filter((n) => n.clusterId === null).map((n) => nodeView(n, undefined)),
-    upses: upsViews(db),
+    unassigned,
     operations: listOperations(db, { limit: 10 }).map(operationView),
   };
+}
+
+export function dashboardView(db: Db): DashboardView {
+  return { upses: upsViews(db), ...fleetDashboardView(db) };
 }
