@@ -3,7 +3,7 @@
 // how soon a line appended to a running operation's log reaches a client of its SSE stream.
 // Run: npm run build && node bench/web.mjs [--clients N] [--rounds N] [--lines N]
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,7 @@ const PER_CLIENT = 20; // requests per client per subject per round
 const LINES = option('lines', 50);
 const DASHBOARD_P95_MS = 50;
 const SSE_P95_MS = 200;
+const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux: /proc's CPU times are in these
 
 /** 1,000 nodes in ten clusters (a twentieth unassigned), each with a status as `mko cluster status` records it, and a UPS. */
 function seed(file, dataDir) {
@@ -97,8 +98,21 @@ function get(url, headers, keep = true) {
   });
 }
 
+/**
+ * The server's CPU time so far in ms (Linux /proc; NaN elsewhere): on a shared machine a steadier
+ * measure of its own cost per request than latency, which includes waiting for a core.
+ */
+function serverCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
 /** CLIENTS clients, each sending PER_CLIENT requests one after the other; every answer must be 200. */
 async function load(subject) {
+  const cpuBefore = subject.pid ? serverCpuMs(subject.pid) : 0;
   const clients = Array.from({ length: CLIENTS }, async () => {
     for (let i = 0; i < PER_CLIENT; i++) {
       const r = await get(subject.url, subject.headers, false);
@@ -107,6 +121,7 @@ async function load(subject) {
     }
   });
   await Promise.all(clients);
+  if (subject.pid) subject.cpu = (subject.cpu ?? 0) + serverCpuMs(subject.pid) - cpuBefore;
 }
 
 /** `mko web serve` on 127.0.0.1, any free port; resolves with its URL once it listens. */
@@ -191,9 +206,9 @@ try {
   if (login.status !== 303 || !cookie) throw new Error(`login: HTTP ${login.status}, no session cookie`);
   const staticName = 'mko.css'; // the stylesheet every page loads
   const subjects = [
-    { name: `static /static/${staticName}`, url: `${base}static/${staticName}`, headers: {}, times: [] },
-    { name: 'GET /api/v1/nodes', url: `${base}api/v1/nodes`, headers: { authorization: `Bearer ${token}` }, times: [] },
-    { name: 'dashboard GET /', url: base, headers: { cookie }, times: [] },
+    { name: `static /static/${staticName}`, url: `${base}static/${staticName}`, headers: {}, times: [], pid: server.pid },
+    { name: 'GET /api/v1/nodes', url: `${base}api/v1/nodes`, headers: { authorization: `Bearer ${token}` }, times: [], pid: server.pid },
+    { name: 'dashboard GET /', url: base, headers: { cookie }, times: [], pid: server.pid },
   ];
   // The timings only count if the answers hold the fleet.
   const nodes = JSON.parse((await get(subjects[1].url, subjects[1].headers)).body).nodes;
@@ -205,12 +220,12 @@ try {
   if (staticBody.status !== 200) failures.push(`/static/${staticName}: HTTP ${staticBody.status}`);
   const sizes = [staticBody.body.length, JSON.stringify({ nodes }).length, page.body.length];
 
-  for (const subject of subjects) await load({ ...subject, times: [] }); // warm-up
+  for (const subject of subjects) await load({ ...subject, times: [], pid: undefined }); // warm-up
   for (let round = 0; round < ROUNDS; round++) for (const subject of subjects) await load(subject);
 
   const idle = await sseLatencies(db, base, token);
   // The same while the dashboard is under load: 20 clients asking for it the whole time.
-  const busy = { ...subjects[2], times: [] };
+  const busy = { ...subjects[2], times: [], pid: undefined };
   let loading = true;
   const background = (async () => {
     while (loading) await load(busy);
@@ -222,12 +237,12 @@ try {
 
   const baseP50 = quantile(subjects[0].times, 0.5);
   const baseP95 = quantile(subjects[0].times, 0.95);
-  const header = ['request', 'requests', 'KiB', 'p50 (ms)', 'p95 (ms)', 'p50 x static', 'p95 x static'];
-  const rows = subjects.map((s, i) => [s.name, String(s.times.length), (sizes[i] / 1024).toFixed(1), quantile(s.times, 0.5).toFixed(1), quantile(s.times, 0.95).toFixed(1), (quantile(s.times, 0.5) / baseP50).toFixed(2), (quantile(s.times, 0.95) / baseP95).toFixed(2)]);
+  const header = ['request', 'requests', 'KiB', 'p50 (ms)', 'p95 (ms)', 'p50 x static', 'p95 x static', 'server CPU ms/req'];
+  const rows = subjects.map((s, i) => [s.name, String(s.times.length), (sizes[i] / 1024).toFixed(1), quantile(s.times, 0.5).toFixed(1), quantile(s.times, 0.95).toFixed(1), (quantile(s.times, 0.5) / baseP50).toFixed(2), (quantile(s.times, 0.95) / baseP95).toFixed(2), (s.cpu / s.times.length).toFixed(2)]);
   const sseRows = [
     ['SSE log line (idle server)', idle],
     [`SSE log line (dashboard under load)`, loaded],
-  ].map(([name, times]) => [name, String(times.length), '', quantile(times, 0.5).toFixed(1), quantile(times, 0.95).toFixed(1), '', '']);
+  ].map(([name, times]) => [name, String(times.length), '', quantile(times, 0.5).toFixed(1), quantile(times, 0.95).toFixed(1), '', '', '']);
   const widths = header.map((h, i) => Math.max(h.length, ...[...rows, ...sseRows].map((row) => row[i].length)));
   const line = (cells) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd();
   console.log(`mko web on 127.0.0.1 with ${NODES} nodes (real SQLite), ${CLIENTS} concurrent clients, ${ROUNDS} interleaved rounds of ${CLIENTS * PER_CLIENT} requests each after 1 warm-up; node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
