@@ -29,12 +29,13 @@ function operationsFilter(c: Context<WebEnv>): { status?: OperationStatus; limit
  * twenty times. Its fleet part (clusters, nodes, operations: the bulk, about 20 ms to render for
  * 1,000 nodes) is kept, encoded, while a one-query fingerprint of its data stays the same; the
  * power part, small, while its UPS readings and the second (its "read N s ago" ages) do.
+ * Every term is coalesced: one NULL (sum() over no rows) would make the whole key NULL, for good.
  */
 const FLEET_FINGERPRINT = `SELECT
   (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM nodes) || '|' ||
   (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM clusters) || '|' ||
   (SELECT count(*) || ':' || coalesce(max(checked_at), '') FROM node_status) || '|' ||
-  (SELECT coalesce(max(id), 0) || ':' || coalesce(max(finished_at), '') || ':' || sum(status = 'running') FROM operations)`;
+  (SELECT coalesce(max(id), 0) || ':' || coalesce(max(finished_at), '') || ':' || coalesce(sum(status = 'running'), 0) FROM operations)`;
 const POWER_FINGERPRINT = `SELECT
   (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM upses) || '|' ||
   (SELECT coalesce(group_concat(ups_id || '=' || polled_at || '/' || coalesce(status, '') || '/' || coalesce(charge, '') || '/' || coalesce(runtime, '') || '/' || coalesce(error, ''), ';'), '') FROM ups_state)`;
