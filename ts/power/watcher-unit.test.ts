@@ -4,15 +4,12 @@
 // bin/, dist/, production node_modules, templates, migrations) and of the fleet database, written
 // straight into its overlay root, and the playbook installs the unit there. The service's watcher
 // must record the UPS going on battery in its own database, survive a restart, and go away again.
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostPaths } from '../lab/host.js';
-import { migrationsDir, projectRoot, templatesDir } from '../paths.js';
-import { buildCli, mkoBin as mko } from '../test-support/cli.js';
+import { buildCli } from '../test-support/cli.js';
+import { ControllerLab, REMOTE_DB, REMOTE_MKO } from '../test-support/controller.js';
 import { labUpsText, pollUntil, tearDownLab, testLabName } from '../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -20,95 +17,24 @@ const LAB = testLabName('wun');
 const CONTROLLER = `${LAB}-n1`;
 const UPS_HOST = `${LAB}-n2`;
 const UNIT = 'mko-ups-monitor';
-// Where the copies live on the controller host.
-const REMOTE_ROOT = '/opt/mko';
-const REMOTE_MKO = `${REMOTE_ROOT}/bin/mko`;
-const REMOTE_DB = '/var/lib/mko/mko.db';
-const PLAYBOOK = path.join(projectRoot, 'playbooks', 'watcher.yml');
 const HANDLER_RAN = /RUNNING HANDLER \[(watcher : )?Restart mko-ups-monitor\] \*+\nchanged: /;
 
-interface LabJson {
-  adminKey: string;
-  knownHosts: string;
-  hosts: { hostname: string; address: string }[];
-}
-interface Recap {
-  ok: number;
-  changed: number;
-  failed: number;
-  unreachable: number;
-}
 interface UpsEvent {
   ups: string;
   kind: string;
   status: string;
 }
 
-/** The controller's copy of mko: only what `mko ups monitor start` needs at run time. */
-async function copyMko(root: string): Promise<void> {
-  const target = path.join(root, REMOTE_ROOT.slice(1));
-  rmSync(target, { recursive: true, force: true });
-  // The node running this test (linked against libc, libstdc++, libm and libgcc_s only: the lab's
-  // bookworm rootfs has them).
-  cpSync(process.execPath, path.join(root, 'usr', 'local', 'bin', 'node'));
-  for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(projectRoot, part), path.join(target, part), { recursive: true });
-  cpSync(templatesDir, path.join(target, 'templates'), { recursive: true });
-  cpSync(migrationsDir, path.join(target, 'ts', 'db', 'migrations'), { recursive: true });
-  // Production packages as installed (top-level directories; nested ones come with their parent).
-  const listed = (await execa('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: projectRoot, reject: false })).stdout;
-  const modules = path.join(projectRoot, 'node_modules');
-  const packages = listed
-    .split('\n')
-    .map((p) => path.relative(modules, p.trim()))
-    .filter((p) => p && !p.startsWith('..') && !p.includes('node_modules'));
-  expect(packages).toEqual(expect.arrayContaining(['better-sqlite3', 'yargs', 'execa']));
-  for (const p of packages) {
-    if (p === 'better-sqlite3') continue;
-    cpSync(path.join(modules, p), path.join(target, 'node_modules', p), { recursive: true });
-  }
-  // better-sqlite3 without its sources and other platforms' addons: the JS and this one's N-API build.
-  const sqlite = path.join(modules, 'better-sqlite3');
-  const sqliteTarget = path.join(target, 'node_modules', 'better-sqlite3');
-  for (const part of ['package.json', 'lib', path.join('prebuilds', `${process.platform}-${process.arch}.node`)]) {
-    cpSync(path.join(sqlite, part), path.join(sqliteTarget, part), { recursive: true });
-  }
-}
-
 describe.skipIf(!isRoot)('playbooks/watcher.yml: the mko-ups-monitor unit on a lab host as controller (skipped unless root)', () => {
   let dir = '';
   let dbPath = '';
-  let lab: LabJson;
-
-  const run = (args: string[]) => execa(mko, args, { env: { MKO_DB: dbPath }, reject: false, timeout: 600_000, stdin: 'ignore' });
-  const ok = async (...args: string[]) => {
-    const r = await run(args);
-    expect(r.exitCode, `mko ${args.join(' ')}\n${r.stdout.slice(-3000)}\n${r.stderr}`).toBe(0);
-    return r;
-  };
-  const address = (hostname: string): string => {
-    const h = lab.hosts.find((x) => x.hostname === hostname);
-    if (!h) throw new Error(`no lab host ${hostname}`);
-    return h.address;
-  };
-  /** A shell command as root on a lab host. */
-  const ssh = (hostname: string, command: string) =>
-    execa(
-      'ssh',
-      ['-i', lab.adminKey, '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${address(hostname)}`, command],
-      { reject: false, timeout: 60_000, stdin: 'ignore' },
-    );
-  const onController = async (command: string): Promise<string> => {
-    const r = await ssh(CONTROLLER, command);
-    expect(r.exitCode, `${CONTROLLER}: ${command}\n${r.stdout}\n${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
-  /** The copied mko on the controller, on the service's database. */
-  const remoteMko = (args: string) => onController(`MKO_DB=${REMOTE_DB} ${REMOTE_MKO} ${args}`);
+  const lab = new ControllerLab(LAB, CONTROLLER, () => dbPath);
+  const ok = (...args: string[]) => lab.ok(...args);
+  const ssh = (hostname: string, command: string) => lab.ssh(hostname, command);
+  const onController = (command: string) => lab.onController(command);
+  const remoteMko = (args: string) => lab.remoteMko(args);
   const events = async (): Promise<UpsEvent[]> => JSON.parse(await remoteMko('ups events --json')) as UpsEvent[];
-  const unitState = async (): Promise<Record<string, string>> => {
-    const r = await ssh(CONTROLLER, `systemctl show -p ActiveState,SubState,UnitFileState,LoadState,MainPID ${UNIT}`);
-    return Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  };
+  const unitState = () => lab.unitState(UNIT);
   /** Flip the dummy UPS: replace the .dev file on the UPS host (dummy-loop re-reads it every second). */
   async function setUps(status: string): Promise<void> {
     const text = labUpsText(status).replace(/\n/g, '\\n');
@@ -119,22 +45,8 @@ describe.skipIf(!isRoot)('playbooks/watcher.yml: the mko-ups-monitor unit on a l
     expect(r.exitCode, r.stderr).toBe(0);
   }
   /** ansible-playbook playbooks/watcher.yml against the controller host; its recap line. */
-  async function playbook(extraVars: Record<string, string>, extraArgs: string[] = []): Promise<Recap & { output: string }> {
-    const vars = { watcher_hosts: CONTROLLER, watcher_mko: REMOTE_MKO, watcher_db: REMOTE_DB, ...extraVars };
-    const r = await execa('ansible-playbook', [PLAYBOOK, '-e', JSON.stringify(vars), ...extraArgs], {
-      cwd: projectRoot,
-      env: { MKO_DB: dbPath, ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
-      reject: false,
-      timeout: 300_000,
-      stdin: 'ignore',
-    });
-    const output = `${r.stdout}\n${r.stderr}`;
-    expect(r.exitCode, output.slice(-4000)).toBe(0);
-    const m = new RegExp(`^${CONTROLLER}\\s+: ok=(\\d+)\\s+changed=(\\d+)\\s+unreachable=(\\d+)\\s+failed=(\\d+)`, 'm').exec(r.stdout);
-    expect(m, output.slice(-4000)).not.toBeNull();
-    const [ok, changed, unreachable, failed] = (m ?? []).slice(1).map(Number) as [number, number, number, number];
-    return { ok, changed, unreachable, failed, output };
-  }
+  const playbook = (extraVars: Record<string, string>, extraArgs: string[] = []) =>
+    lab.playbook('watcher.yml', { watcher_hosts: CONTROLLER, watcher_mko: REMOTE_MKO, watcher_db: REMOTE_DB, ...extraVars }, extraArgs);
   const waitFor = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> => pollUntil(what, timeoutMs, probe, 500);
   /** The service's watcher runs (per its PID file, under the unit's main PID) and has polled the UPS. */
   const watcherPolling = (status: string) =>
@@ -150,21 +62,10 @@ describe.skipIf(!isRoot)('playbooks/watcher.yml: the mko-ups-monitor unit on a l
     await buildCli();
     dir = mkdtempSync(path.join(os.tmpdir(), 'mko-watcher-unit-'));
     dbPath = path.join(dir, 'mko.db');
-    await run(['lab', 'down', '--name', LAB]);
-    await ok('lab', 'up', '--name', LAB, '--nodes', '2');
-    lab = JSON.parse((await ok('lab', 'status', '--name', LAB, '--json')).stdout) as LabJson;
+    await lab.up(2);
     await ok('ups', 'add', 'rack', '--host', UPS_HOST, '--driver', 'dummy-ups', '--port', 'dummy.dev', '--option', 'mode=dummy-loop', '--option', 'pollinterval=1');
     await ok('ups', 'setup', 'rack', '--shutdown-cmd', '/usr/bin/logger -t upsmon "SHUTDOWNCMD (mko watcher-unit test: not shutting down)"');
-    // mko and the database into the controller host's root (its overlay, mounted here).
-    const root = hostPaths(path.join(dir, 'lab', LAB), CONTROLLER).merged;
-    await copyMko(root);
-    mkdirSync(path.join(root, path.dirname(REMOTE_DB).slice(1)), { recursive: true });
-    const db = new Database(dbPath, { readonly: true });
-    try {
-      db.exec(`VACUUM INTO '${path.join(root, REMOTE_DB.slice(1))}'`);
-    } finally {
-      db.close();
-    }
+    await lab.install(dir);
     // The copy works there before any unit is involved.
     expect(await remoteMko('ups status')).toMatch(new RegExp(`^rack\\s+${LAB}-n2\\s+OL\\b`, 'm'));
   }, 600_000);

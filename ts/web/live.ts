@@ -2,12 +2,15 @@
 // changes (UPS readings and events, operations starting and ending) shared by every client.
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import type { Db } from '../db/index.js';
+import { writeStamp, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import type { RunRegistry } from './runs.js';
 
-/** How often a stream looks at the database: a line written reaches the browser within about this. */
-export const LIVE_POLL_MS = 100;
+/**
+ * How often a stream looks whether anything was written (see writeStamp; it reads the operation
+ * only then): a line written reaches the browser within about this.
+ */
+export const LIVE_POLL_MS = 50;
 const FEED_POLL_MS = 250;
 const KEEPALIVE_MS = 15_000;
 
@@ -31,22 +34,28 @@ export function operationStream(c: Context, db: Db, id: number, runs?: RunRegist
   return streamSSE(c, async (stream) => {
     let offset = Number.isSafeInteger(resume) && resume > 0 ? resume : 0;
     let quiet = 0;
+    let seen = '';
     while (!stream.aborted) {
-      const row = read.get({ id, from: offset }) as OperationTail | undefined;
-      if (!row) return;
-      if (row.len > offset) {
-        offset = row.len;
-        await stream.writeSSE({ event: 'log', id: String(offset), data: JSON.stringify({ text: row.more }) });
-        quiet = 0;
-      }
-      if (row.status !== 'running') {
-        // The action goes on after its playbook (it records what follows): end when it has, with what it wrote.
-        if (runs?.runs(id)) {
-          await runs.settled(id);
-          continue;
+      const stamp = writeStamp(db);
+      if (stamp !== seen) {
+        seen = stamp;
+        const row = read.get({ id, from: offset }) as OperationTail | undefined;
+        if (!row) return;
+        if (row.len > offset) {
+          offset = row.len;
+          await stream.writeSSE({ event: 'log', id: String(offset), data: JSON.stringify({ text: row.more }) });
+          quiet = 0;
         }
-        await stream.writeSSE({ event: 'end', id: String(offset), data: JSON.stringify({ status: row.status, exitCode: row.exit_code, exitMeaning: row.exit_meaning }) });
-        return;
+        if (row.status !== 'running') {
+          // The action goes on after its playbook (it records what follows): end when it has, with what it wrote.
+          if (runs?.runs(id)) {
+            await runs.settled(id);
+            seen = '';
+            continue;
+          }
+          await stream.writeSSE({ event: 'end', id: String(offset), data: JSON.stringify({ status: row.status, exitCode: row.exit_code, exitMeaning: row.exit_meaning }) });
+          return;
+        }
       }
       quiet += LIVE_POLL_MS;
       if (quiet >= KEEPALIVE_MS) {

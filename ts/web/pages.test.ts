@@ -81,6 +81,27 @@ afterAll(() => {
 });
 
 describe('pages', () => {
+  it('keep the rendered dashboard only until something is written, by this server or by another process', async () => {
+    const before = await (await page('/')).text();
+    expect(await (await page('/')).text()).toBe(before);
+    // This connection's write (total_changes()).
+    addCluster(db, { name: 'cache-own' });
+    const own = await (await page('/')).text();
+    expect(own).toContain('data-cluster="cache-own"');
+    // Another process's write, through its own connection (data_version).
+    const other = openDb(path.join(dir, 'mko.db'));
+    try {
+      addCluster(other, { name: 'cache-other' });
+    } finally {
+      other.close();
+    }
+    const fragment = await (await page('/fragments/dashboard')).text();
+    expect(fragment).toContain('data-cluster="cache-other"');
+    expect(await (await page('/')).text()).toContain('data-cluster="cache-other"');
+    db.prepare("DELETE FROM clusters WHERE name IN ('cache-own', 'cache-other')").run();
+    expect(await (await page('/')).text()).not.toContain('cache-o');
+  });
+
   it('send a browser without a session to the login page, and refuse a wrong token there', async () => {
     const anonymous = await app.request('/');
     expect(anonymous.status).toBe(303);

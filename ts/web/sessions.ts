@@ -1,6 +1,7 @@
 // Browser sessions of `mko web`: a token logs in once and the browser keeps an HttpOnly,
 // SameSite=Strict cookie. The cookie is a random id stored hashed; each session has its CSRF token.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import { writeTransaction, type Db } from '../db/index.js';
 import { hashSecret, verifyToken, type Token } from './tokens.js';
 
@@ -28,15 +29,21 @@ export function openSession(db: Db, secret: string): { id: string; session: Sess
   return { id, session: { token, csrf } };
 }
 
+/** Every page and API call looks its session up: prepared once per database, not per request. */
+const findStatements = new WeakMap<Db, Statement>();
+
 /** The live session a cookie names (its token not revoked, not expired), or undefined. */
 export function findSession(db: Db, id: string): Session | undefined {
-  const row = db
-    .prepare(
+  let find = findStatements.get(db);
+  if (!find) {
+    find = db.prepare(
       `SELECT s.csrf, t.id, t.name, t.scope, t.prefix, t.created_at, t.last_used_at, t.revoked_at
        FROM web_sessions s JOIN web_tokens t ON t.id = s.token_id
        WHERE s.id_hash = ? AND t.revoked_at IS NULL AND s.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
-    )
-    .get(hashSecret(id)) as
+    );
+    findStatements.set(db, find);
+  }
+  const row = find.get(hashSecret(id)) as
     | { csrf: string; id: number; name: string; scope: Token['scope']; prefix: string; created_at: string; last_used_at: string | null; revoked_at: null }
     | undefined;
   if (!row) return undefined;

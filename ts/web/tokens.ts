@@ -1,5 +1,6 @@
 // API tokens for `mko web`: made by `mko web token create`, shown once, stored as a SHA-256 only.
 import { createHash, randomBytes } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import { refuseNumericName, writeTransaction, type Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
 import { field, validate } from '../validate/index.js';
@@ -100,15 +101,26 @@ export function revokeToken(db: Db, ref: string): Token {
   });
 }
 
+/** Every API call checks its token: prepared once per database, not per request. */
+const verifyStatements = new WeakMap<Db, { find: Statement; used: Statement }>();
+
 /** The live token a presented secret is, or undefined. Marks it used (at most once a minute). */
 export function verifyToken(db: Db, secret: string): Token | undefined {
   if (!secret.startsWith(TOKEN_PREFIX)) return undefined;
-  const row = db.prepare('SELECT * FROM web_tokens WHERE token_hash = ? AND revoked_at IS NULL').get(hashSecret(secret)) as TokenRow | undefined;
+  let s = verifyStatements.get(db);
+  if (!s) {
+    s = {
+      find: db.prepare('SELECT * FROM web_tokens WHERE token_hash = ? AND revoked_at IS NULL'),
+      used: db.prepare(
+        `UPDATE web_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE id = ? AND (last_used_at IS NULL OR last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds'))`,
+      ),
+    };
+    verifyStatements.set(db, s);
+  }
+  const row = s.find.get(hashSecret(secret)) as TokenRow | undefined;
   if (!row) return undefined;
-  db.prepare(
-    `UPDATE web_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-     WHERE id = ? AND (last_used_at IS NULL OR last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-60 seconds'))`,
-  ).run(row.id);
+  s.used.run(row.id);
   return toToken(row);
 }
 

@@ -141,23 +141,37 @@ export const operationView = (op: Operation): OperationView => ({
   exitMeaning: op.exitMeaning,
 });
 
-export interface DashboardView {
-  staleAfter: number;
+/** The dashboard's fleet part: clusters with their nodes, nodes in no cluster, recent operations. */
+export interface FleetDashboardView {
   clusters: ClusterView[];
   unassigned: NodeView[];
-  upses: UpsView[];
   operations: OperationView[];
 }
 
-export function dashboardView(db: Db): DashboardView {
-  const nodes = listNodes(db);
+/** The dashboard's power part: each UPS's last reading, and the age at which a reading is stale. */
+export interface PowerDashboardView {
+  staleAfter: number;
+  upses: UpsView[];
+}
+
+export type DashboardView = FleetDashboardView & PowerDashboardView;
+
+export const powerDashboardView = (db: Db): PowerDashboardView => ({ staleAfter: STALE_AFTER_S, upses: upsViews(db) });
+
+export function fleetDashboardView(db: Db): FleetDashboardView {
   const byCluster = new Map<number, FleetNode[]>();
-  for (const n of nodes) if (n.clusterId !== null) byCluster.set(n.clusterId, [...(byCluster.get(n.clusterId) ?? []), n]);
+  const unassigned: NodeView[] = [];
+  for (const n of listNodes(db)) {
+    if (n.clusterId === null) unassigned.push(nodeView(n, undefined));
+    else {
+      const members = byCluster.get(n.clusterId);
+      if (members) members.push(n);
+      else byCluster.set(n.clusterId, [n]);
+    }
+  }
   return {
-    staleAfter: STALE_AFTER_S,
     clusters: listClusters(db).map((c) => clusterView(db, c, byCluster.get(c.id) ?? [])),
-    unassigned: nodes.filter((n) => n.clusterId === null).map((n) => nodeView(n, undefined)),
-    upses: upsViews(db),
+    unassigned,
     operations: listOperations(db, { limit: 10 }).map(operationView),
   };
 }
@@ -235,4 +249,8 @@ export function upsPageView(db: Db, ups: Ups) {
     rules: listRules(db, { ups: ups.name }).map((r) => ruleView(r, clusterNames)),
     newRule: { events: choices(EVENT_KINDS), actions: choices(ACTIONS), clusters: choices(clusterNames) },
   };
+}
+
+export function dashboardView(db: Db): DashboardView {
+  return { ...powerDashboardView(db), ...fleetDashboardView(db) };
 }
