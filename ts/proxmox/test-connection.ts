@@ -5,22 +5,12 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
-import { makeRunDir, readReportFile, runPlaybook, type PlaybookResult } from '../ops/index.js';
+import { makeRunDir, readReportFile, runFields, runPlaybook, type CheckMode, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
 import { insecureWarning, proxmoxEndpoint, vmsOn } from './hosts.js';
 
-export interface ProxmoxTestOptions {
-  dbPath: string;
-  /** Where the secrets file is (the data directory of the database). */
-  dataDir: string;
-  /** Ansible's check mode: the check only reads, so it runs as it is. */
-  check?: boolean;
-  signal?: AbortSignal;
-  /** Receives Ansible's output as it arrives. */
-  onOutput?: (chunk: string) => void;
-  /** Warnings for the user: a host whose TLS is not verified. */
-  onWarning?: (message: string) => void;
-}
+/** The check only reads: in check mode it runs as it is. */
+export type ProxmoxTestOptions = RunContext & CheckMode;
 
 export interface ProxmoxVmCheck {
   /** The mko node that is the VM. */
@@ -96,7 +86,7 @@ export async function testProxmoxHost(db: Db, ref: string, options: ProxmoxTestO
       kind: 'proxmox-test',
       target: endpoint.name,
       playbook: 'proxmox-test.yml',
-      dbPath: options.dbPath,
+      ...runFields(options),
       extraVars: {
         proxmox_test_host: endpoint.name,
         proxmox_test_api: {
@@ -111,8 +101,6 @@ export async function testProxmoxHost(db: Db, ref: string, options: ProxmoxTestO
       },
       secrets: [endpoint.tokenSecret],
       ...(options.check ? { check: true } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     });
     const found = fromReport(endpoint.name, endpoint.url, readReportFile(path.join(dir, 'report.json')), run);
     return { operationId: run.operationId, ...found, run: { status: run.status, exitCode: run.exitCode, exitMeaning: run.exitMeaning } };
