@@ -16,8 +16,9 @@ const ALONE = [
 
 export default defineConfig({
   test: {
-    // Lab and playbook tests share one machine's CPU, namespaces and sshd: files run one at a time
-    // (two at a time was tried, not yet measured: see the README's speed section).
+    // Lab and playbook tests share one machine's CPU: files run one at a time. Labs could run side by
+    // side (own name, subnet, bridge, namespaces); two workers would need maxWorkers: 2 here, and
+    // have not been measured yet.
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 300_000,
