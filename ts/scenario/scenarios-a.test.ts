@@ -1,0 +1,4 @@
+// Molecule scenarios, share a (ts/test-support/scenarios.ts says how they are split).
+import { describeScenarios } from '../test-support/scenarios.js';
+
+describeScenarios('a');
