@@ -2,7 +2,8 @@ import type { Db } from '../db/index.js';
 import { normalizeMac, resolveTarget } from '../fleet/index.js';
 import { runFields, runForHostReports, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { parseReport, type HardwareReport } from './schema.js';
-import { storeReports, type NewReport } from './store.js';
+import { diffReports, type HardwareChange } from './diff.js';
+import { latestReport, storeReports, type NewReport } from './store.js';
 
 export interface CollectOptions {
   /** Another playbook with the contract of playbooks/hardware.yml (the default). */
@@ -10,7 +11,16 @@ export interface CollectOptions {
 }
 
 export type HostCollectOutcome =
-  | { host: string; nodeId: number; status: 'stored'; reportId: number; report: HardwareReport; wolMacFilled: string | null }
+  | {
+      host: string;
+      nodeId: number;
+      status: 'stored';
+      reportId: number;
+      report: HardwareReport;
+      wolMacFilled: string | null;
+      /** What changed since the node's previous report; null for its first. */
+      changes: HardwareChange[] | null;
+    }
   | { host: string; nodeId: number; status: 'rejected' | 'unreachable' | 'failed'; reason: string };
 
 export interface CollectResult {
@@ -65,10 +75,13 @@ export async function collectHardware(db: Db, ref: string, ctx: RunContext & Col
     accepted.push({ host: node.hostname, nodeId: node.id, report: parsed.value, wolMac: wakeMac(parsed.value) });
   });
 
+  const previous = accepted.map((a) => latestReport(db, a.nodeId)?.report);
   const stored = storeReports(db, accepted, result.operationId);
   accepted.forEach((a, i) => {
     const s = stored[i];
-    if (s) outcomes.push({ host: a.host, nodeId: a.nodeId, status: 'stored', reportId: s.reportId, report: a.report, wolMacFilled: s.wolMacFilled });
+    const before = previous[i];
+    const changes = before ? diffReports(before, a.report) : null;
+    if (s) outcomes.push({ host: a.host, nodeId: a.nodeId, status: 'stored', reportId: s.reportId, report: a.report, wolMacFilled: s.wolMacFilled, changes });
   });
   const order = new Map(target.nodes.map((n, i) => [n.id, i]));
   outcomes.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));

@@ -15,6 +15,8 @@ import { freePort } from '../test-support/sshd.js';
 import { dumpDb } from '../test-support/db-dump.js';
 import {
   collectHardware,
+  diffReports,
+  formatChange,
   latestReport,
   listReports,
   parseReport,
@@ -179,6 +181,54 @@ describe('wakeMac', () => {
   });
 });
 
+describe('diff', () => {
+  /** A report with one disk, one filesystem, one RAID array and one NIC, to change piece by piece. */
+  const base = (): HardwareReport => {
+    const r = real();
+    return {
+      ...r,
+      memory: { ...r.memory, total_mb: 8000, available_mb: 6000 },
+      cpu: { ...r.cpu, load: [0.1, 0.2, 0.3], temperature_c: 50, usage_percent: 5 },
+      os: { ...r.os, uptime_seconds: 100 },
+      disks: {
+        devices: [{ name: 'nvme0n1', size_bytes: 512110190592, type: 'disk', model: 'WD Blue', rotational: false, children: [] }],
+        filesystems: [{ source: '/dev/nvme0n1p2', fstype: 'ext4', size_bytes: 1000, used_bytes: 400, avail_bytes: 600, mount: '/' }],
+      },
+      raid: { mdstat: 'md0 : active raid1', arrays: [{ name: 'md0', level: 'raid1', state: 'clean', devices: ['sda1', 'sdb1'] }] },
+      network: [{ name: 'eth0', mac: '02:00:00:00:00:01', addresses: [{ address: '10.0.0.5', prefix: 24, family: 'ipv4' }], speed_mbps: 1000, state: 'up' }],
+    };
+  };
+
+  it('finds nothing between readings that moved: load, temperature, free memory, uptime, a few points of disk use', () => {
+    const later = base();
+    later.cpu = { ...later.cpu, load: [3, 2, 1], temperature_c: 71, usage_percent: 90 };
+    later.memory = { ...later.memory, available_mb: 100 };
+    later.os = { ...later.os, uptime_seconds: 99999 };
+    later.disks.filesystems[0] = { ...later.disks.filesystems[0]!, used_bytes: 490, avail_bytes: 510 };
+    expect(diffReports(base(), later)).toEqual([]);
+  });
+
+  it('names what was added, removed and changed, section by section', () => {
+    const later = base();
+    later.memory = { ...later.memory, total_mb: 4000 };
+    later.disks.devices.push({ name: 'sda', size_bytes: 2000398934016, type: 'disk', model: 'Seagate', rotational: true, children: [] });
+    later.disks.filesystems[0] = { ...later.disks.filesystems[0]!, used_bytes: 950, avail_bytes: 50 };
+    later.raid.arrays[0] = { ...later.raid.arrays[0]!, state: 'clean, degraded', devices: ['sda1'] };
+    later.network = [{ ...later.network[0]!, speed_mbps: 100 }];
+    later.network.push({ name: 'wlan0', mac: null, addresses: [], speed_mbps: null, state: 'down' });
+    expect(diffReports(base(), later).map(formatChange)).toEqual([
+      '~ memory total: 7.8 GiB -> 3.9 GiB',
+      '+ disk sda: size 1.8 TiB, model Seagate, type disk',
+      '~ filesystem / used: 40% -> 95%',
+      '~ raid md0 state: clean -> clean, degraded',
+      '~ raid md0 devices: sda1, sdb1 -> sda1',
+      '~ network eth0 speed Mb/s: 1000 -> 100',
+      '+ network wlan0: state down',
+    ]);
+    expect(diffReports(later, base()).map(formatChange)).toContain('- disk sda: size 1.8 TiB, model Seagate, type disk');
+  });
+});
+
 describe('summary', () => {
   it("states this machine's key facts", () => {
     const r = real();
@@ -295,10 +345,15 @@ describe('collect through ansible-playbook', () => {
       addNode(db, { hostname: 'hw-local', address: eth.ipv4, sshPort: 2222 });
       const env = { ANSIBLE_TRANSPORT: 'local' };
       const first = await collectHardware(db, 'hw-local', { dbPath, dataDir: dataDirFor(dbPath), env });
-      expect(first.hosts).toEqual([expect.objectContaining({ host: 'hw-local', status: 'stored', wolMacFilled: eth.mac })]);
+      expect(first.hosts).toEqual([expect.objectContaining({ host: 'hw-local', status: 'stored', wolMacFilled: eth.mac, changes: null })]);
       expect(getOperation(db, first.operationId)).toMatchObject({ kind: 'hardware', status: 'succeeded' });
       const second = await collectHardware(db, 'hw-local', { dbPath, dataDir: dataDirFor(dbPath), env });
       expect(second.hosts[0]).toMatchObject({ status: 'stored', wolMacFilled: null });
+      // Two real reports of one machine a few seconds apart: its load, temperatures, free memory and
+      // uptime moved, and none of that is a change. Labs of tests running beside this one add and
+      // remove their bridges and veths (mko-*, mv-*) on this machine: those are real changes.
+      const changes = second.hosts[0]?.status === 'stored' ? second.hosts[0].changes : undefined;
+      expect(changes?.filter((c) => !(c.section === 'network' && /^(mko|mv)-/.test(c.item))).map(formatChange)).toEqual([]);
       const history = listReports(db, getNode(db, 'hw-local').id);
       expect(history).toHaveLength(2);
       expect(latestReport(db, getNode(db, 'hw-local').id)?.operationId).toBe(second.operationId);
@@ -318,7 +373,7 @@ describe('collect through ansible-playbook', () => {
       const collected = await run('hardware', 'collect', 'hw-local', '--verbose');
       expect(collected.exitCode, collected.stdout).toBe(0);
       expect(collected.stdout).toContain('PLAY RECAP');
-      expect(collected.stdout).toMatch(/^HOST\s+STATUS\s+CPU\s+MEMORY\s+DISKS\s+MAC FILLED$/m);
+      expect(collected.stdout).toMatch(/^HOST\s+STATUS\s+CPU\s+MEMORY\s+DISKS\s+MAC FILLED\s+CHANGES$/m);
       expect(collected.stdout).toMatch(/^hw-local\s+stored\s+\d+ x /m);
     },
   );
@@ -348,7 +403,43 @@ describe('CLI', () => {
     addNode(db, { hostname: 'pi2', address: '10.0.0.2' });
     storeReports(db, [{ nodeId: node.id, report: { ...real(), collected_at: '2026-11-20T10:00:00Z' } }], null);
     storeReports(db, [{ nodeId: node.id, report: real() }], null);
+    const pi3 = addNode(db, { hostname: 'pi3', address: '10.0.0.3' });
+    const grown = real();
+    grown.disks.devices.push({ name: 'sdx\u001b[2J', size_bytes: 1024 ** 4, type: 'disk', model: 'USB', rotational: true, children: [] });
+    storeReports(db, [{ nodeId: pi3.id, report: { ...real(), collected_at: '2026-11-20T10:00:00Z' } }], null);
+    storeReports(db, [{ nodeId: pi3.id, report: { ...grown, collected_at: '2026-11-21T10:00:00Z' } }], null);
+    storeReports(db, [{ nodeId: pi3.id, report: { ...grown, collected_at: '2026-11-22T10:00:00Z' } }], null);
     db.close();
+  });
+
+  it('--diff: what changed from the report before the latest, or from the one named with --against', async () => {
+    const same = await run('hardware', 'show', 'pi1', '--diff');
+    expect(same.exitCode, same.stderr).toBe(0);
+    expect(same.stdout.trim()).toBe(`pi1: no hardware changes from report 1 (2026-11-20T10:00:00.000Z) to report 2 (${new Date(real().collected_at).toISOString()})`);
+    expect((await run('hardware', 'show', 'pi3', '--diff')).stdout).toContain('pi3: no hardware changes from report 4');
+    const grew = await run('hardware', 'show', 'pi3', '--diff', '--against', '3');
+    expect(grew.exitCode, grew.stderr).toBe(0);
+    // The disk's name came from the node: its escape sequence is shown, not sent to the terminal.
+    expect(grew.stdout.split('\n')).toEqual([
+      'pi3: 1 change from report 3 (2026-11-20T10:00:00.000Z) to report 5 (2026-11-22T10:00:00.000Z)',
+      '  + disk sdx\\x1b[2J: size 1 TiB, model USB, type disk',
+    ]);
+    const json = JSON.parse((await run('hardware', 'show', 'pi3', '--diff', '--against', '3', '--json')).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ node: 'pi3', before: { id: 3 }, after: { id: 5 }, changes: [{ section: 'disk', item: 'sdx\u001b[2J', kind: 'added' }] });
+  });
+
+  it('--diff says in one line why it cannot compare', async () => {
+    for (const [args, message] of [
+      [['pi2', '--diff'], 'mko: no hardware report for pi2 yet: run mko hardware collect pi2, twice, to compare'],
+      [['pi3', '--diff', '--against', '99'], 'mko: --against 99: pi3 has no report 99; mko hardware show pi3 --history lists them'],
+      [['pi3', '--diff', '--against', '1'], 'mko: --against 1: pi3 has no report 1; mko hardware show pi3 --history lists them'],
+      [['pi3', '--against', '3'], 'mko: --against needs --diff: mko hardware show pi3 --diff --against 3'],
+      [['pi3', '--diff', '--against', 'x'], 'mko: invalid --against "x": must be a number in decimal digits, e.g. 10'],
+    ] as const) {
+      const result = await run('hardware', 'show', ...args);
+      expect(result.exitCode, args.join(' ')).toBe(1);
+      expect(result.stderr.trim(), args.join(' ')).toBe(message);
+    }
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

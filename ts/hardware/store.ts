@@ -42,6 +42,8 @@ interface Statements {
   insert: Statement;
   list: Statement;
   latest: Statement;
+  byId: Statement;
+  before: Statement;
   fillMac: Statement;
 }
 
@@ -61,6 +63,13 @@ function prepared(db: Db): Statements {
       ),
       latest: db.prepare(
         `SELECT * FROM hardware_reports WHERE node_id = @nodeId ORDER BY collected_at DESC, id DESC LIMIT 1`,
+      ),
+      byId: db.prepare(`SELECT * FROM hardware_reports WHERE node_id = @nodeId AND id = @id`),
+      // The report collected just before another one (same order as latest).
+      before: db.prepare(
+        `SELECT * FROM hardware_reports WHERE node_id = @nodeId
+           AND (collected_at < @collectedAt OR (collected_at = @collectedAt AND id < @id))
+         ORDER BY collected_at DESC, id DESC LIMIT 1`,
       ),
       // nodes belongs to the fleet module; this one statement only ever fills a MAC that is unset.
       fillMac: db.prepare(
@@ -107,8 +116,20 @@ export function listReports(db: Db, nodeId: number, limit = 100): StoredReportIn
   return (prepared(db).list.all({ nodeId, limit }) as ReportRow[]).map(toInfo);
 }
 
+const toReport = (row: ReportRow | undefined): StoredReport | undefined =>
+  row ? { ...toInfo(row), report: JSON.parse(row.report ?? '{}') as HardwareReport } : undefined;
+
 /** The node's most recently collected report. */
 export function latestReport(db: Db, nodeId: number): StoredReport | undefined {
-  const row = prepared(db).latest.get({ nodeId }) as ReportRow | undefined;
-  return row ? { ...toInfo(row), report: JSON.parse(row.report ?? '{}') as HardwareReport } : undefined;
+  return toReport(prepared(db).latest.get({ nodeId }) as ReportRow | undefined);
+}
+
+/** One of the node's reports by id (undefined when the node has no report with that id). */
+export function reportById(db: Db, nodeId: number, id: number): StoredReport | undefined {
+  return toReport(prepared(db).byId.get({ nodeId, id }) as ReportRow | undefined);
+}
+
+/** The node's report collected just before `report`. */
+export function reportBefore(db: Db, report: StoredReportInfo): StoredReport | undefined {
+  return toReport(prepared(db).before.get({ nodeId: report.nodeId, collectedAt: report.collectedAt, id: report.id }) as ReportRow | undefined);
 }

@@ -1,15 +1,33 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
-import { collectHardware, cpuBrief, disksBrief, formatMb, latestReport, listReports, summarizeReport } from '../../hardware/index.js';
+import {
+  collectHardware,
+  cpuBrief,
+  diffReports,
+  disksBrief,
+  formatChange,
+  formatMb,
+  latestReport,
+  listReports,
+  reportBefore,
+  reportById,
+  summarizeReport,
+  type HardwareChange,
+  type StoredReport,
+} from '../../hardware/index.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
-import { print, printJson, table } from '../output.js';
+import { print, printJson, table, terminalText } from '../output.js';
+import { decimalOption } from '../numbers.js';
 
 type Args<T> = GlobalArgs & T;
 type CollectArgs = Args<{ target: string; json?: boolean }>;
-type ShowArgs = Args<{ node: string; json?: boolean; history?: boolean }>;
+type ShowArgs = Args<{ node: string; json?: boolean; history?: boolean; diff?: boolean; against?: number }>;
+
+/** The CHANGES cell of a collected host: against its previous report. */
+const changesCell = (changes: HardwareChange[] | null): string => (changes === null ? 'first report' : changes.length === 0 ? 'none' : String(changes.length));
 
 const collect = command<CollectArgs>({
   command: 'collect <target>',
@@ -37,21 +55,26 @@ const collect = command<CollectArgs>({
           status: result.status,
           hosts: result.hosts.map((h) =>
             h.status === 'stored'
-              ? { host: h.host, status: h.status, report: h.reportId, collectedAt: h.report.collected_at, wolMacFilled: h.wolMacFilled }
+              ? { host: h.host, status: h.status, report: h.reportId, collectedAt: h.report.collected_at, wolMacFilled: h.wolMacFilled, changes: h.changes }
               : { host: h.host, status: h.status, reason: h.reason },
           ),
         });
       } else {
         print(
           `\n${table(
-            ['HOST', 'STATUS', 'CPU', 'MEMORY', 'DISKS', 'MAC FILLED'],
+            ['HOST', 'STATUS', 'CPU', 'MEMORY', 'DISKS', 'MAC FILLED', 'CHANGES'],
             result.hosts.map((h) =>
               h.status === 'stored'
-                ? [h.host, h.status, cpuBrief(h.report), formatMb(h.report.memory.total_mb), disksBrief(h.report), h.wolMacFilled]
-                : [h.host, h.status, null, null, null, null],
+                ? [h.host, h.status, cpuBrief(h.report), formatMb(h.report.memory.total_mb), disksBrief(h.report), h.wolMacFilled, changesCell(h.changes)]
+                : [h.host, h.status, null, null, null, null, null],
             ),
           )}`,
         );
+        for (const h of result.hosts) {
+          if (h.status !== 'stored' || !h.changes?.length) continue;
+          print(`\n${h.host}: changed since its previous report`);
+          for (const c of h.changes) print(`  ${terminalText(formatChange(c), { oneLine: true })}`);
+        }
         for (const h of failed) print(`${h.host}: ${h.status}: ${h.reason}`);
         print(`(operation ${result.operationId})`);
       }
@@ -61,15 +84,20 @@ const collect = command<CollectArgs>({
 
 const show = command<ShowArgs>({
   command: 'show <node>',
-  describe: "A node's latest hardware report (--history lists every stored report)",
+  describe: "A node's latest hardware report (--history lists every stored report, --diff what changed)",
   builder: builder<ShowArgs>((y: Argv<GlobalArgs>) =>
     y
       .positional('node', { type: 'string', demandOption: true, describe: 'Node id or hostname' })
       .option('json', { type: 'boolean', describe: 'The raw report (or the history) as JSON' })
       .option('history', { type: 'boolean', describe: 'List stored reports with their times' })
+      .option('diff', { type: 'boolean', describe: 'What changed from the report before the latest to the latest (hardware and configuration, not readings)' })
+      .option('against', decimalOption('against', { describe: 'With --diff: compare the latest report with this report id (see --history)' }))
+      .conflicts('diff', 'history')
       .example('$0 hardware show pi1', 'Summary of the latest report')
       .example('$0 hardware show pi1 --json', 'The raw report')
-      .example('$0 hardware show pi1 --history', 'When reports were collected')),
+      .example('$0 hardware show pi1 --history', 'When reports were collected')
+      .example('$0 hardware show pi1 --diff', 'What changed between the last two reports')
+      .example('$0 hardware show pi1 --diff --against 12', 'What changed since report 12')),
   handler: (argv) =>
     withContext(argv, ({ db }) => {
       const node = getNode(db, argv.node);
@@ -84,6 +112,7 @@ const show = command<ShowArgs>({
           ),
         );
       }
+      if (argv.diff || argv.against !== undefined) return showDiff(db, node.hostname, node.id, argv);
       const latest = latestReport(db, node.id);
       if (!latest) throw new UserError(`no hardware report for ${node.hostname} yet: run mko hardware collect ${node.hostname}`);
       if (argv.json) return printJson(latest.report);
@@ -91,6 +120,31 @@ const show = command<ShowArgs>({
       print(`(report ${latest.id}, stored ${latest.storedAt}${latest.operationId !== null ? `, operation ${latest.operationId}` : ''})`);
     }),
 });
+
+const stamp = (r: StoredReport): string => `report ${r.id} (${r.collectedAt})`;
+
+function showDiff(db: Parameters<typeof latestReport>[0], hostname: string, nodeId: number, argv: ShowArgs): void {
+  if (!argv.diff) throw new UserError(`--against needs --diff: mko hardware show ${hostname} --diff --against ${argv.against}`);
+  const against = argv.against;
+  const after = latestReport(db, nodeId);
+  if (!after) throw new UserError(`no hardware report for ${hostname} yet: run mko hardware collect ${hostname}, twice, to compare`);
+  const before = against === undefined ? reportBefore(db, after) : reportById(db, nodeId, against);
+  if (!before) {
+    throw new UserError(
+      against === undefined
+        ? `${hostname} has one hardware report (${after.id}): run mko hardware collect ${hostname} again to compare`
+        : `--against ${against}: ${hostname} has no report ${against}; mko hardware show ${hostname} --history lists them`,
+    );
+  }
+  const changes = diffReports(before.report, after.report);
+  if (argv.json) {
+    printJson({ node: hostname, before: { id: before.id, collectedAt: before.collectedAt }, after: { id: after.id, collectedAt: after.collectedAt }, changes });
+    return;
+  }
+  if (changes.length === 0) return print(`${hostname}: no hardware changes from ${stamp(before)} to ${stamp(after)}`);
+  print(`${hostname}: ${changes.length} change${changes.length === 1 ? '' : 's'} from ${stamp(before)} to ${stamp(after)}`);
+  for (const c of changes) print(`  ${terminalText(formatChange(c), { oneLine: true })}`);
+}
 
 export const hardwareCommand = group('hardware', groupDescription('hardware'), [collect, show], [
   '$0 hardware collect home',
