@@ -156,8 +156,8 @@ export function streamTo(json: boolean | undefined): ((chunk: string) => void) |
 }
 
 /** What a playbook-running domain function needs from a CLI command: progress, Ctrl-C, check mode. */
-export function playbookContext(ctx: Context, check?: boolean): RunContext & CheckMode {
-  const onOutput = streamTo(false);
+export function playbookContext(ctx: Context, check?: boolean, options: { json?: boolean } = {}): RunContext & CheckMode {
+  const onOutput = streamTo(options.json);
   return {
     dbPath: ctx.dbPath,
     dataDir: ctx.dataDir,

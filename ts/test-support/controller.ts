@@ -146,4 +146,25 @@ export class ControllerLab {
     const [ok, changed, unreachable, failed] = (m ?? []).slice(1).map(Number) as [number, number, number, number];
     return { ok, changed, unreachable, failed, output };
   }
+
+  /**
+   * The `absent` run of a playbook that installs one of mko's units (`absent` runs it with the
+   * test's own variables, the controller among them, plus state absent): --check keeps the unit, the
+   * real run stops and removes it (`gone` checks what the service leaves, e.g. no mko process), and
+   * a second run, real or --check, changes nothing.
+   */
+  async expectUnitRemoved(unit: string, absent: (extraArgs?: string[]) => Promise<Recap>, gone: () => Promise<void>): Promise<void> {
+    expect((await absent(['--check'])).changed).toBe(2);
+    expect(await this.unitState(unit)).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
+
+    expect((await absent()).changed).toBeGreaterThanOrEqual(2);
+    expect(await this.unitState(unit)).toMatchObject({ LoadState: 'not-found', ActiveState: 'inactive' });
+    expect((await this.ssh(this.controller, `test -e /etc/systemd/system/${unit}.service`)).exitCode).toBe(1);
+    expect((await this.ssh(this.controller, `test -e /etc/systemd/system/multi-user.target.wants/${unit}.service`)).exitCode).toBe(1);
+    await gone();
+    expect((await this.ssh(this.controller, 'pgrep -x node')).exitCode).toBe(1);
+
+    expect((await absent()).changed).toBe(0);
+    expect((await absent(['--check'])).changed).toBe(0);
+  }
 }

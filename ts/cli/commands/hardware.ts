@@ -18,7 +18,7 @@ import {
 } from '../../hardware/index.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
-import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
+import { playbookContext, withContext, type GlobalArgs } from '../context.js';
 import { print, printJson, table, terminalText } from '../output.js';
 import { decimalOption } from '../numbers.js';
 
@@ -40,13 +40,7 @@ const collect = command<CollectArgs>({
       .example('$0 hardware collect home --json', 'Every node of cluster home, as JSON')),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      const onOutput = streamTo(argv.json);
-      const result = await collectHardware(ctx.db, argv.target, {
-        dbPath: ctx.dbPath,
-        dataDir: ctx.dataDir,
-        signal: interruptSignal(),
-        ...(onOutput ? { onOutput } : {}),
-      });
+      const result = await collectHardware(ctx.db, argv.target, playbookContext(ctx, false, { json: argv.json }));
       const failed = result.hosts.flatMap((h) => (h.status === 'stored' ? [] : [h]));
       if (argv.json) {
         printJson({

@@ -1,7 +1,7 @@
 import { insecureWarning, addProxmoxHost, listProxmoxHosts, nodesUsing, removableProxmoxHost, removeProxmoxHost, testProxmoxHost } from '../../proxmox/index.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
-import { confirm, interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
+import { confirm, playbookContext, withContext, type GlobalArgs } from '../context.js';
 import { print, printJson, table, terminalText } from '../output.js';
 import { secretArg } from '../secret-arg.js';
 
@@ -84,12 +84,8 @@ const test = command<TestArgs>({
       .example('$0 proxmox test pve1', 'pve1: ok, Proxmox VE 8.2.4; vm 101 (node pi-vm1): running')),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      const onOutput = streamTo(argv.json);
       const result = await testProxmoxHost(ctx.db, argv.name, {
-        dbPath: ctx.dbPath,
-        dataDir: ctx.dataDir,
-        signal: interruptSignal(),
-        ...(onOutput ? { onOutput } : {}),
+        ...playbookContext(ctx, false, { json: argv.json }),
         onWarning: (message) => process.stderr.write(`mko: warning: ${message}\n`),
       });
       if (!result.ok) process.exitCode = 2;
