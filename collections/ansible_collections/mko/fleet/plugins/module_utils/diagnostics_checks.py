@@ -292,7 +292,7 @@ def iptables_check(host, policy, error):
         return result('iptables.forward', 'node', host, 'critical', 'pass', 'FORWARD policy ACCEPT', evidence)
     return result('iptables.forward', 'node', host, 'critical', 'fail',
                   'FORWARD policy %s: pods on other nodes cannot be reached' % policy, evidence,
-                  on_node('sudo iptables -P FORWARD ACCEPT && sudo apt-get install -y iptables-persistent && sudo netfilter-persistent save'))
+                  on_node('sudo iptables -P FORWARD ACCEPT'))
 
 
 # ---------------------------------------------------------------- snap hold
