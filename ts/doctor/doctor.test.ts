@@ -63,7 +63,7 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     const up = await run('lab', 'up', '--name', LAB, '--nodes', '3');
     expect(up.exitCode, up.all).toBe(0);
     // A UPS with a password mko keeps as a secret: the bundle must not carry it.
-    const ups = await execa(mkoBin, ['ups', 'add', 'rack', '--host', N1, '--driver', 'dummy-ups', '--port', 'dummy.dev', '--password', '-'], { env, input: UPS_PASSWORD, reject: false, all: true });
+    const ups = await execa(mkoBin, ['ups', 'add', 'rack', '--host', N1, '--driver', 'dummy-ups', '--port', 'dummy.dev', '--user', 'upsmon', '--password', '-'], { env, input: UPS_PASSWORD, reject: false, all: true });
     expect(ups.exitCode, ups.all).toBe(0);
     const setup = await run('cluster', 'setup', LAB);
     expect(setup.exitCode, setup.all).toBe(0);
@@ -101,7 +101,7 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     expect(human.stdout).toMatch(/^STATUS\s+CHECK\s+SUBJECT\s+SUMMARY$/m);
     expect(human.stdout).toMatch(new RegExp(`^PASS\\s+dqlite\\.quorum\\s+${LAB}\\s+3 of 3 voters up$`, 'm'));
     expect(human.stdout).toContain(`${LAB}: healthy`);
-  });
+  }, 300_000);
 
   it('fails what was broken, each with the fix that repairs it: run as printed, everything passes again', async () => {
     // n3's MicroK8s stopped (a voter down), FORWARD DROP on n2, n3 gone from n1's /etc/hosts, and
@@ -143,7 +143,7 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     const repaired = await doctor(LAB, 0);
     expect(repaired.results.filter((r) => r.status === 'fail')).toEqual([]);
     expect(find(repaired.results, 'certs.expiry', N1).evidence).toMatch(/server\.crt 36[45]d/);
-  });
+  }, 400_000);
 
   it('takes thresholds as role variables, and runs only the cheap checks when asked', async () => {
     const ctx = { dbPath, dataDir: dataDirFor(dbPath) };
@@ -160,7 +160,7 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     expect(cheap.results.some((r) => r.id === 'certs.expiry')).toBe(false);
     expect(cheap.results.filter((r) => r.id === 'microk8s.services')).toHaveLength(3);
     expect(resultsOf(db, cheap.operationId)).toEqual(cheap.results);
-  });
+  }, 300_000);
 
   it('--bundle: a 0600 tarball with every node\'s inspection report and mko\'s records, and no secret', async () => {
     const result = await run('doctor', LAB, '--json', '--bundle');
@@ -195,7 +195,7 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     const everything = Buffer.from((await execa('sh', ['-c', 'find . -type f -exec cat {} +'], { cwd: out, encoding: 'buffer' })).stdout).toString('latin1');
     expect(everything).toContain('"id": "dqlite.quorum"');
     for (const secret of [UPS_PASSWORD, ...keyLines]) expect(everything.includes(secret), `bundle holds ${secret.slice(0, 12)}…`).toBe(false);
-  });
+  }, 300_000);
 
   it('reports a node that is off as ssh.reachable fail (and its voter as down), not a crash', async () => {
     await execa('ansible', [N3, '-b', '-m', 'ansible.builtin.shell', '-a', '(sleep 1; poweroff) >/dev/null 2>&1 &'], { env: { ...env, ANSIBLE_CONFIG: path.join(projectRoot, 'ansible.cfg') }, cwd: projectRoot, reject: false });
@@ -210,5 +210,5 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     const cli = await run('doctor', N3, '--json');
     expect(cli.exitCode, cli.all).toBe(2);
     expect((JSON.parse(cli.stdout) as DoctorJson).results).toEqual([expect.objectContaining({ id: 'ssh.reachable', subject: N3, status: 'fail' })]);
-  });
+  }, 400_000);
 });

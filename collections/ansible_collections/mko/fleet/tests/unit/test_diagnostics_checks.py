@@ -178,7 +178,8 @@ class NodeChecksTest(unittest.TestCase):
         mounts = [{'path': '/', 'free_pct': 40.0, 'inodes_free_pct': 90.0}, {'path': '/var', 'free_pct': 4.0, 'inodes_free_pct': 12.0}]
         space, inodes = dc.disk_checks('n1', mounts, 15, 5, 15, 5)
         self.assertEqual((space['status'], inodes['status']), ('fail', 'warn'))
-        self.assertIn('/var has 4.0% space free', space['summary'])
+        self.assertEqual(space['summary'], '/var has 4.0% space free (below 5%)')
+        self.assertEqual(dc.disk_checks('n1', mounts, 100.0, 100.0, 15, 5)[0]['summary'], '/var has 4.0% space free (below 100%)')
 
     def test_services(self):
         r = dc.services_check('n1', True, 'control-plane', {'snap.microk8s.daemon-kubelite': 'inactive', 'snap.microk8s.daemon-k8s-dqlite': 'active'})
