@@ -7,6 +7,8 @@ type AnyCommand = CommandModule<GlobalArgs, GlobalArgs>;
 export interface GroupEntry {
   name: string;
   describe: string;
+  /** Usage when it is one command rather than a group (`doctor <target>`). */
+  usage?: string;
   /** The group's module, imported only when the command line names the group. */
   load: () => Promise<AnyCommand>;
 }
@@ -29,6 +31,7 @@ export const GROUPS: readonly GroupEntry[] = [
   { name: 'wol', describe: 'Wake-on-LAN: configure nodes and their NICs, wake nodes and clusters, RTC alarms', load: async () => (await import('./commands/wol.js')).wolCommand },
   { name: 'proxmox', describe: 'Proxmox VE API endpoints that start virtual nodes', load: async () => (await import('./commands/proxmox.js')).proxmoxCommand },
   { name: 'ups', describe: 'UPSes through Network UPS Tools: setup, live status, the watcher and power rules', load: async () => (await import('./commands/ups/index.js')).upsCommand },
+  { name: 'doctor', usage: 'doctor <target>', describe: 'Diagnose a node or a cluster: every check with its evidence and the command that fixes it', load: async () => (await import('./commands/doctor.js')).doctorCommand },
   { name: 'health', describe: 'Health history: the cheap checks on a schedule, their latest state, changes and notifications', load: async () => (await import('./commands/health.js')).healthCommand },
   { name: 'web', describe: 'The web UI and REST API (mko web: serve them)', load: async () => (await import('./commands/web.js')).webCommand },
 ];
@@ -42,7 +45,7 @@ export function groupDescription(name: string): string {
 
 /** A stand-in for a group the command line does not name: enough for `mko --help` and "did you mean". */
 function placeholder(entry: GroupEntry): AnyCommand {
-  return { command: `${entry.name} <command>`, describe: entry.describe, handler: () => undefined };
+  return { command: entry.usage ?? `${entry.name} <command>`, describe: entry.describe, handler: () => undefined };
 }
 
 /** The top-level commands for this command line: the named group's real module, placeholders for the rest. */
