@@ -41,3 +41,32 @@ export function statusChanges(previous: ReadonlyMap<string, CheckStatus>, result
   }
   return changes;
 }
+
+/**
+ * What runDoctor reports in place of a node's report when it has none (unreachable, no sudo, the
+ * run broke there). Those results exist only while something is wrong: nothing reports them as
+ * passing later, so absence has to mean "fixed" (see resolvedByAbsence).
+ */
+export const MISSING_REPORT_CHECKS: ReadonlySet<string> = new Set(['ssh.reachable', 'ssh.sudo', 'diagnostics.run']);
+
+export interface StoredCheck {
+  scope: CheckScope;
+  subject: string;
+  id: string;
+  severity: CheckResult['severity'];
+  status: CheckStatus;
+}
+
+/**
+ * A node that reported in full this pass (any result beside the missing-report ones) no longer
+ * has the checks it did not report: a stored non-passing one (say ssh.reachable, from when the node
+ * was off) passes now. A node that did not report keeps its other checks as they were: an
+ * unreachable node is one event (ssh.reachable), not one per check.
+ */
+export function resolvedByAbsence(stored: readonly StoredCheck[], results: readonly CheckResult[]): CheckResult[] {
+  const reported = new Set(results.filter((r) => r.scope === 'node' && !MISSING_REPORT_CHECKS.has(r.id)).map((r) => r.subject));
+  const present = new Set(results.map(stateKey));
+  return stored
+    .filter((s) => s.scope === 'node' && s.status !== 'pass' && reported.has(s.subject) && !present.has(stateKey(s)))
+    .map((s) => ({ id: s.id, scope: s.scope, subject: s.subject, severity: s.severity, status: 'pass', summary: `${s.id} no longer reported: ${s.subject} reports in full again`, evidence: '', fix: null, cheap: true }));
+}

@@ -84,6 +84,19 @@ describe('recordResults: latest state and events', () => {
     expect(summary[0]?.notPassing.map((s) => s.id)).toEqual(['b', 'a']);
   });
 
+  it('a node that could not report is one event (ssh.reachable); when it reports in full again, that check passes', () => {
+    const full = [result({ id: 'microk8s.services', status: 'pass' }), result({ id: 'ssh.sudo', status: 'pass' })];
+    recordResults(db, full, { operationId: null });
+    const off = recordResults(db, [result({ id: 'ssh.reachable', status: 'fail', summary: 'cannot reach pi1 over SSH' })], { operationId: null });
+    expect(off.map((e) => [e.check, e.from, e.to])).toEqual([['ssh.reachable', null, 'fail']]);
+    expect(latestStates(db).find((s) => s.id === 'microk8s.services')?.status).toBe('pass');
+    expect(recordResults(db, [result({ id: 'ssh.reachable', status: 'fail' })], { operationId: null })).toEqual([]);
+    const back = recordResults(db, full, { operationId: null });
+    expect(back.map((e) => [e.check, e.from, e.to])).toEqual([['ssh.reachable', 'fail', 'pass']]);
+    expect(back[0]?.summary).toBe('ssh.reachable no longer reported: pi1 reports in full again');
+    expect(recordResults(db, full, { operationId: null })).toEqual([]);
+  });
+
   it('refuses a status that is none of the four, and then stores nothing', () => {
     expect(() => recordResults(db, [result({ id: 'a', status: 'broken' as never })], { operationId: null })).toThrow(/status broken is none of pass, warn, fail, unknown/);
     expect(latestStates(db)).toEqual([]);

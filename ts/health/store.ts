@@ -3,7 +3,7 @@
 import { writeTransaction, type Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import type { CheckResult, CheckSeverity, CheckStatus } from './checks.js';
-import { oneResultPerCheck, stateKey, statusChanges, type CheckScope } from './changes.js';
+import { oneResultPerCheck, resolvedByAbsence, stateKey, statusChanges, type CheckScope, type StoredCheck } from './changes.js';
 
 /** A check's latest result, and since when it has had that status. */
 export interface HealthState {
@@ -103,7 +103,7 @@ const toEvent = (r: EventRow): HealthEvent => ({
  */
 export function recordResults(db: Db, results: readonly CheckResult[], options: { operationId: number | null; at?: Date }): HealthEvent[] {
   const at = (options.at ?? new Date()).toISOString();
-  const checks = oneResultPerCheck(results);
+  const reported = oneResultPerCheck(results);
   const upsert = db.prepare(
     `INSERT INTO health_checks (scope, subject, check_id, severity, status, summary, evidence, fix, since, checked_at, operation_id)
      VALUES (@scope, @subject, @id, @severity, @status, @summary, @evidence, @fix, @at, @at, @operationId)
@@ -117,7 +117,9 @@ export function recordResults(db: Db, results: readonly CheckResult[], options: 
      VALUES (@at, @scope, @subject, @id, @severity, @from, @status, @summary, @evidence, @fix, @operationId)`,
   );
   return writeTransaction(db, () => {
-    const previous = new Map((db.prepare('SELECT scope, subject, check_id, status FROM health_checks').all() as Pick<StateRow, 'scope' | 'subject' | 'check_id' | 'status'>[]).map((r) => [stateKey({ scope: r.scope, subject: r.subject, id: r.check_id }), r.status]));
+    const stored = (db.prepare('SELECT scope, subject, check_id AS id, severity, status FROM health_checks').all() as StoredCheck[]);
+    const previous = new Map(stored.map((r) => [stateKey(r), r.status]));
+    const checks = [...reported, ...resolvedByAbsence(stored, reported)];
     const changes = statusChanges(previous, checks);
     for (const r of checks) upsert.run({ ...fields(r), at, operationId: options.operationId });
     const ids = changes.map(({ result, from }) => Number(insertEvent.run({ ...fields(result), from, at, operationId: options.operationId }).lastInsertRowid));
