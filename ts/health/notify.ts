@@ -81,7 +81,8 @@ async function postWebhook(db: Db, dataDir: string, notifier: Notifier, body: st
     return { ok: response.ok, detail };
   } catch (error) {
     const e = error as Error & { cause?: { message?: string; code?: string } };
-    const why = limit.aborted ? `no answer within ${notifier.timeout} s` : e.cause?.message ?? e.message;
+    if (signal?.aborted) return { ok: false, detail: 'stopped: the watch is going away' };
+    const why = limit.aborted ? `no answer within ${notifier.timeout} s` : (e.cause?.message ?? e.message);
     return { ok: false, detail: blankSecrets(`POST to ${notifier.url ?? 'the webhook'} failed: ${why}`, urlSecrets(href)) };
   }
 }
@@ -105,7 +106,8 @@ export async function notifyEvents(db: Db, dataDir: string, events: readonly Hea
   const notifiers = listNotifiers(db).filter((n) => n.enabled);
   const results: DeliveryResult[] = [];
   for (const event of events) {
-    for (const notifier of notifiers) results.push(await deliver(db, dataDir, notifier, event, options.signal));
+    // Once the watch is stopping, nothing new starts: a notifier cut off half way would be a failed delivery.
+    for (const notifier of notifiers) if (!options.signal?.aborted) results.push(await deliver(db, dataDir, notifier, event, options.signal));
   }
   return results;
 }

@@ -29,7 +29,10 @@ export interface HealthPass {
   deliveries: DeliveryResult[];
 }
 
-/** What a pass checks by default: every cluster that has nodes, and every node in no cluster. */
+/**
+ * What a pass checks by default: every cluster that has nodes, and every node in no cluster. A fleet
+ * without nodes is an empty pass, not an error: the timer may be installed before the first node.
+ */
 export function defaultTargets(db: Db): string[] {
   const nodes = listNodes(db);
   const clusters = listClusters(db)
@@ -43,14 +46,19 @@ export function defaultTargets(db: Db): string[] {
 export async function healthPass(db: Db, ctx: RunContext, options: { targets?: readonly string[] } = {}): Promise<HealthPass> {
   const startedAt = new Date().toISOString();
   const targets = options.targets && options.targets.length > 0 ? [...options.targets] : defaultTargets(db);
-  if (targets.length === 0) throw new UserError('no nodes to check: add some with mko node add');
   const counts = Object.fromEntries(CHECK_STATUSES.map((s) => [s, 0])) as Record<CheckStatus, number>;
   const passes: TargetPass[] = [];
   const events: HealthEvent[] = [];
   for (const target of targets) {
     if (ctx.signal?.aborted) break;
     try {
-      const { operationId, results } = await runDoctor(db, ctx, target, { cheapOnly: true });
+      const { operationId, results, status } = await runDoctor(db, ctx, target, { cheapOnly: true });
+      // A run stopped half way (Ctrl-C, SIGTERM, a cancel) says nothing about the nodes: its
+      // missing reports would read as broken nodes. Nothing of it is stored.
+      if (status === 'cancelled' || ctx.signal?.aborted) {
+        passes.push({ target, operationId, checks: 0, error: 'cancelled: nothing stored' });
+        break;
+      }
       const cheap = results.filter((r) => r.cheap);
       for (const r of cheap) counts[r.status]++;
       events.push(...recordResults(db, cheap, { operationId }));
@@ -86,6 +94,7 @@ export async function watchHealth(db: Db, ctx: RunContext, options: WatchOptions
       if (signal?.aborted) break;
       options.onError(error as Error);
     }
+    if (signal?.aborted) break;
     const wait = Math.max(0, begun + options.intervalMs - Date.now());
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, wait);
@@ -102,11 +111,12 @@ export async function watchHealth(db: Db, ctx: RunContext, options: WatchOptions
 /** One line for a log: what the pass checked and what changed. */
 export function passText(pass: HealthPass): string {
   const total = CHECK_STATUSES.reduce((n, s) => n + pass.counts[s], 0);
+  if (pass.targets.length === 0) return 'no nodes to check yet (mko node add): nothing checked';
   const ops = pass.targets.map((t) => (t.error ? `${t.target}: ${t.error}` : `${t.target} (operation ${t.operationId ?? '-'})`)).join(', ');
   const counts = CHECK_STATUSES.filter((s) => s !== 'pass' && pass.counts[s] > 0).map((s) => `${pass.counts[s]} ${s}`);
   const failedDeliveries = pass.deliveries.filter((d) => !d.ok).length;
   return (
-    `checked ${ops}: ${total} check(s), ${counts.length ? counts.join(', ') : 'all pass'}; ${pass.events.length} change(s)` +
+    `checked ${ops}: ${total} check(s), ${total === 0 ? 'no results' : counts.length ? counts.join(', ') : 'all pass'}; ${pass.events.length} change(s)` +
     (pass.deliveries.length ? `, ${pass.deliveries.length} notification(s)${failedDeliveries ? ` (${failedDeliveries} failed)` : ''}` : '')
   );
 }

@@ -1,5 +1,6 @@
 import { ApiRoutes } from '../route.js';
 import { actionRoutes } from './actions.js';
+import { checkRoutes } from './checks.js';
 import { fleetRoutes } from './fleet.js';
 import { hardwareRoutes } from './hardware.js';
 import { healthRoutes } from './health.js';
@@ -23,5 +24,6 @@ export function apiRoutes(): ApiRoutes {
   tokenRoutes(routes);
   hardwareRoutes(routes);
   wolRoutes(routes);
+  checkRoutes(routes);
   return routes;
 }
