@@ -4,6 +4,8 @@ import type { CheckStatus } from '../../health/checks.js';
 import { deliveriesOf, getNotifier, listNotifiers, addNotifier, removeNotifier, type Notifier } from '../../health/notifiers.js';
 import { latestStates, listHealthEvents, subjectHealth } from '../../health/store.js';
 import { parseInterval } from '../../health/duration.js';
+import { eventText } from '../../health/notify.js';
+import type { HealthPass } from '../../health/watch.js';
 import { UserError } from '../../errors.js';
 import { builder, command, group } from '../command.js';
 import { confirm, interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
@@ -108,14 +110,16 @@ const watch = command<WatchArgs>({
       const run = { dbPath: ctx.dbPath, dataDir: ctx.dataDir, signal: interruptSignal(), ...(onOutput ? { onOutput } : {}) };
       const targets = argv.targets ?? [];
       const log = (line: string): void => print(`${new Date().toISOString()} ${line}`);
+      /** A pass as log lines: what was checked, each change, each notifier that failed. */
+      const logPass = (pass: HealthPass): void => {
+        log(passText(pass));
+        for (const e of pass.events) log(`change: ${eventText(e)}`);
+        for (const d of pass.deliveries.filter((x) => !x.ok)) log(`notifier ${d.notifier} failed for event ${d.eventId}: ${d.detail}`);
+      };
       if (argv.once) {
         const pass = await healthPass(ctx.db, run, { targets });
         if (argv.json) printJson(pass);
-        else {
-          log(passText(pass));
-          for (const e of pass.events) log(`change: ${e.scope} ${e.subject}: ${e.check} ${e.from ?? 'new'} -> ${e.to}: ${e.summary}`);
-          for (const d of pass.deliveries.filter((x) => !x.ok)) log(`notifier ${d.notifier} failed for event ${d.eventId}: ${d.detail}`);
-        }
+        else logPass(pass);
         // A target that could not be checked at all: the timer's unit shows it failed.
         if (pass.targets.some((t) => t.error !== null)) process.exitCode = 2;
         return;
@@ -124,11 +128,7 @@ const watch = command<WatchArgs>({
       await watchHealth(ctx.db, run, {
         ...(targets.length ? { targets } : {}),
         intervalMs,
-        onPass: (pass) => {
-          log(passText(pass));
-          for (const e of pass.events) log(`change: ${e.scope} ${e.subject}: ${e.check} ${e.from ?? 'new'} -> ${e.to}: ${e.summary}`);
-          for (const d of pass.deliveries.filter((x) => !x.ok)) log(`notifier ${d.notifier} failed for event ${d.eventId}: ${d.detail}`);
-        },
+        onPass: logPass,
         onError: (error) => log(`pass failed: ${error.message}`),
       });
       log('stopped');
