@@ -191,6 +191,11 @@ const cases: [string, string[], RegExp][] = [
   ['hardware unknown node', ['hardware', 'show', 'ghost'], /^no node "ghost"/],
   ['hardware no report', ['hardware', 'show', 'pi1'], /^no hardware report for pi1 yet/],
   ['hardware collect unknown', ['hardware', 'collect', 'ghost'], /^no node or cluster "ghost"/],
+  // doctor
+  ['doctor unknown target', ['doctor', 'ghost'], /^no node or cluster "ghost": see mko node list and mko cluster list$/],
+  ['doctor without target', ['doctor'], /^missing <target>: usage mko doctor <target>$/],
+  ['doctor extra argument', ['doctor', 'home', 'pi1'], /^unknown argument "pi1"/],
+  ['doctor unknown option', ['doctor', 'home', '--fix'], /^unknown option --fix: see mko doctor --help$/],
   ['operation id text', ['operation', 'show', 'abc'], /^invalid <id> "abc": must be a number in decimal digits/],
   ['operation id hex', ['operation', 'show', '0x1'], /^invalid <id> "0x1"/],
   ['operation unknown id', ['operation', 'show', '999'], /^no operation 999/],

@@ -129,6 +129,8 @@ export async function startHost(host: HostState, paths: HostPaths): Promise<numb
     'nsenter', `--net=/run/netns/${host.netns}`,
     'systemd-nspawn', '-q', '-D', paths.merged, '--boot', `--machine=${host.hostname}`,
     `--hostname=${host.hostname}`, '--register=no', '--keep-unit', '--resolv-conf=off',
+    // Its own network namespace only (nsenter above): iptables there, as on a real node (mko doctor).
+    '--capability=CAP_NET_ADMIN',
   ];
   // cgroups a previous boot left (empty) are dropped, so each boot starts from a fresh tree
   if ((await cgroupPids(host.cgroup)).length === 0) await removeCgroup(host.cgroup);

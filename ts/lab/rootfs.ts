@@ -14,6 +14,8 @@ export const ROOTFS_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'sudo', 'openssh-server', 'python3', 'python3-apt',
   'iproute2', 'iputils-ping', 'procps', 'nut-server', 'nut-client', 'ethtool', 'lsb-release',
   'pciutils', 'lvm2', 'mdadm',
+  // mko doctor's certificate and FORWARD-policy checks; MicroK8s's own hooks call openssl.
+  'openssl', 'iptables',
 ] as const;
 const DEFAULT_CACHE_DIR = '/var/cache/mko';
 const FALLBACK_MIRROR = 'http://deb.debian.org/debian';

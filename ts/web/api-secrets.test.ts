@@ -78,6 +78,7 @@ function validBodies(): Record<string, unknown> {
     'post /rules': { ups: 'rack', cluster: 'home', event: 'low_battery', action: 'notify', command: 'true', name: 'rack-low', batteryThreshold: 20 },
     'patch /rules/:rule': { priority: 5 },
     'delete /clusters/:cluster': { confirm: true, detachNodes: true },
+    'post /doctor': { target: 'home' },
   };
 }
 

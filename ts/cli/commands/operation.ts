@@ -1,4 +1,5 @@
 import { UserError } from '../../errors.js';
+import { resultsOf } from '../../doctor/store.js';
 import {
   cancelOperation,
   getOperation,
@@ -99,7 +100,9 @@ const show = command<Args<{ id: number; log?: boolean; events?: boolean; json?: 
     withContext(argv, ({ db }) => {
       const op = getOperation(db, argv.id);
       const events = argv.events ? listEvents(db, op.id) : undefined;
-      if (argv.json) return printJson({ ...op, log: argv.log ? op.log : undefined, ...(events ? { events } : {}) });
+      // A doctor run's check results (mko doctor), stored with the operation.
+      const checks = resultsOf(db, op.id);
+      if (argv.json) return printJson({ ...op, log: argv.log ? op.log : undefined, ...(events ? { events } : {}), ...(checks.length ? { checks } : {}) });
       print(
         details([
           ['id', op.id],
@@ -121,6 +124,7 @@ const show = command<Args<{ id: number; log?: boolean; events?: boolean; json?: 
       if (recap) print(`\nRecap:\n${recap}`);
       const failures = failuresText(op);
       if (failures) print(`\nFailures:\n${terminalText(failures)}`);
+      if (checks.length) print(`\nChecks:\n${table(['STATUS', 'CHECK', 'SUBJECT', 'SUMMARY', 'FIX'], checks.map((c) => [c.status.toUpperCase(), c.id, c.subject, c.summary, c.fix]))}`);
       if (events) print(`\nEvents:\n${eventsTable(events)}`);
       if (argv.log) print(`\nLog:\n${terminalText(op.log)}`);
     }),

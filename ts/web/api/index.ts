@@ -1,6 +1,7 @@
 import { ApiRoutes } from '../route.js';
 import { actionRoutes } from './actions.js';
 import { checkRoutes } from './checks.js';
+import { doctorRoutes } from './doctor.js';
 import { fleetRoutes } from './fleet.js';
 import { hardwareRoutes } from './hardware.js';
 import { healthRoutes } from './health.js';
@@ -25,5 +26,6 @@ export function apiRoutes(): ApiRoutes {
   hardwareRoutes(routes);
   wolRoutes(routes);
   checkRoutes(routes);
+  doctorRoutes(routes);
   return routes;
 }

@@ -23,8 +23,21 @@ def render_fix(fix, context):
     for key, value in context.items():
         command = command.replace('{%s}' % key, shlex.quote(value) if value else '<%s>' % key)
     if fix['on'] == 'node':
-        return 'ssh %s %s' % (shlex.quote(context['login']), shlex.quote(command))
+        return '%s %s' % (context['login'], shlex.quote(command))
     return command
+
+
+def ssh_login(task_vars, templar, host):
+    """The ssh command line that reaches the node as Ansible does: its options, key, port, user."""
+    def var(name, default=''):
+        return to_text(templar.template(task_vars.get(name) or default))
+    words = ['ssh'] + shlex.split(var('ansible_ssh_common_args'))
+    if var('ansible_ssh_private_key_file'):
+        words += ['-i', var('ansible_ssh_private_key_file')]
+    if var('ansible_port', '22') not in ('', '22'):
+        words += ['-p', var('ansible_port')]
+    words.append('%s@%s' % (var('ansible_user', 'root'), var('ansible_host', host)))
+    return ' '.join(shlex.quote(w) for w in words)
 
 
 class ActionModule(ActionBase):
@@ -38,12 +51,10 @@ class ActionModule(ActionBase):
         if result.get('failed'):
             return result
         host = task_vars['inventory_hostname']
-        address = to_text(self._templar.template(task_vars.get('ansible_host') or host))
-        user = to_text(self._templar.template(task_vars.get('ansible_user') or 'root'))
         context = {
             'host': host,
             'cluster': to_text(task_vars.get('mko_cluster_name') or ''),
-            'login': '%s@%s' % (user, address),
+            'login': ssh_login(task_vars, self._templar, host),
         }
         checks = []
         for check in result.get('checks', []):

@@ -242,9 +242,9 @@ def disk_checks(host, mounts, warn_pct, fail_pct, inode_warn_pct, inode_fail_pct
         if worst is None:
             out.append(result(check_id, 'node', host, 'critical', 'unknown', 'no filesystem could be read', ''))
         elif worst[key] < fail:
-            out.append(result(check_id, 'node', host, 'critical', 'fail', '%s has %.1f%% %s free (below %s%%)' % (worst['path'], worst[key], what, fail), evidence, fix))
+            out.append(result(check_id, 'node', host, 'critical', 'fail', '%s has %.1f%% %s free (below %g%%)' % (worst['path'], worst[key], what, fail), evidence, fix))
         elif worst[key] < warn:
-            out.append(result(check_id, 'node', host, 'critical', 'warn', '%s has %.1f%% %s free (below %s%%)' % (worst['path'], worst[key], what, warn), evidence, fix))
+            out.append(result(check_id, 'node', host, 'critical', 'warn', '%s has %.1f%% %s free (below %g%%)' % (worst['path'], worst[key], what, warn), evidence, fix))
         else:
             out.append(result(check_id, 'node', host, 'critical', 'pass', 'at least %.0f%% %s free' % (worst[key], what), evidence))
     return out
@@ -292,7 +292,7 @@ def iptables_check(host, policy, error):
         return result('iptables.forward', 'node', host, 'critical', 'pass', 'FORWARD policy ACCEPT', evidence)
     return result('iptables.forward', 'node', host, 'critical', 'fail',
                   'FORWARD policy %s: pods on other nodes cannot be reached' % policy, evidence,
-                  on_node('sudo iptables -P FORWARD ACCEPT && sudo apt-get install -y iptables-persistent && sudo netfilter-persistent save'))
+                  on_node('sudo iptables -P FORWARD ACCEPT'))
 
 
 # ---------------------------------------------------------------- snap hold
