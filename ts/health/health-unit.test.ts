@@ -33,6 +33,9 @@ describe.skipIf(!isRoot)('playbooks/health.yml: the mko-health timer on a lab ho
     await lab.up(1);
     await lab.ok('cluster', 'add', 'home');
     await lab.install(dir);
+    // The controller's copy of the fleet without the lab's own node: the controller host has no
+    // ansible-playbook, so a pass with a node to check would fail there (exit 2, unit failed).
+    await lab.remoteMko(`node remove ${CONTROLLER} --yes`);
   }, 600_000);
 
   afterAll(() => tearDownLab(LAB, dbPath, dir), 300_000);
@@ -59,7 +62,8 @@ describe.skipIf(!isRoot)('playbooks/health.yml: the mko-health timer on a lab ho
     expect(timerText).toMatch(/^OnActiveSec=1min$/m);
 
     // One pass now, as the timer would start it: a fleet without nodes is an empty pass, not a failure.
-    await lab.onController(`systemctl start ${UNIT}.service`);
+    const started = await lab.ssh(CONTROLLER, `systemctl start ${UNIT}.service`);
+    expect(started.exitCode, `${started.stderr}\n${await lab.onController(`journalctl -u ${UNIT}.service --no-pager -o cat`)}`).toBe(0);
     const ran = await lab.onController(`systemctl show -p Result,ExecMainStatus ${UNIT}.service`);
     expect(ran).toContain('Result=success');
     expect(ran).toContain('ExecMainStatus=0');
@@ -85,7 +89,7 @@ describe.skipIf(!isRoot)('playbooks/health.yml: the mko-health timer on a lab ho
   it('refuses a time span systemd would not read, before changing anything', async () => {
     const refused = await playbook({ health_timer_interval: '5 minutes please' }, [], true);
     expect(refused.failed).toBe(1);
-    expect(refused.output).toMatch(/mko-health: interval "5 minutes please", first "1min" and timeout "15min" must each be a systemd time span/);
+    expect(refused.output).toMatch(/mko-health: interval \\?"5 minutes please\\?", first \\?"1min\\?" and timeout \\?"15min\\?" must each be a systemd time span/);
     expect(await lab.onController(`cat /etc/systemd/system/${UNIT}.timer`)).toMatch(/^OnUnitActiveSec=2min$/m);
   }, 120_000);
 
@@ -95,7 +99,7 @@ describe.skipIf(!isRoot)('playbooks/health.yml: the mko-health timer on a lab ho
     expect(await timer()).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
 
     const absent = await playbook({ health_state: 'absent' });
-    expect(absent.changed).toBeGreaterThanOrEqual(3);
+    expect(absent.changed).toBeGreaterThanOrEqual(2);
     expect(await timer()).toMatchObject({ LoadState: 'not-found', ActiveState: 'inactive' });
     expect(await exists(`/etc/systemd/system/${UNIT}.timer`)).toBe(false);
     expect(await exists(`/etc/systemd/system/${UNIT}.service`)).toBe(false);
