@@ -1,9 +1,10 @@
 // mko health watch end to end, through the built CLI against a real lab cluster (one control-plane
 // node; MicroK8s there is the lab's test double, whose `microk8s stop` stops its systemd units as
-// the snap does). The cheap checks run through mko doctor's playbook; a check that goes from pass to
-// fail is one health event, sent to a real command (the event JSON on its stdin) and POSTed to a
-// real HTTP server on loopback; a pass that changes nothing records nothing and sends nothing; the
-// repair is a second event. The loop mode runs passes until SIGTERM.
+// the snap does). The cheap checks run through mko doctor's playbook; a check that goes from pass
+// to fail (MicroK8s stopped, the FORWARD policy set to DROP) is one health event, sent to a real
+// command (the event JSON on its stdin) and POSTed to a real HTTP server on loopback; a pass that
+// changes nothing records nothing and sends nothing; the repair is another event. The loop mode
+// runs passes until SIGTERM.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -156,6 +157,22 @@ describe.skipIf(!isRoot)('mko health watch on a lab cluster (skipped unless root
     expect(await ok('health', 'notify', 'list')).not.toContain('s3cr3t');
     const raw = await execa('sqlite3', [dbPath, '.dump'], { reject: false });
     if (raw.exitCode === 0) expect(raw.stdout).not.toContain('s3cr3t');
+  }, 600_000);
+
+  it('iptables FORWARD set to DROP on the node: exactly one event (iptables.forward pass -> fail), and one back when it is ACCEPT again', async () => {
+    expect((JSON.parse(await ok('health', 'show', NODE, '--json')) as { id: string; status: string }[]).find((c) => c.id === 'iptables.forward')).toMatchObject({ status: 'pass' });
+    const sentBefore = { command: commandEvents().length, webhook: posted.length };
+    await onNode('iptables -P FORWARD DROP');
+    const dropped = await pass();
+    expect(dropped.events.map((e) => [e.scope, e.subject, e.check, e.from, e.to, e.summary])).toEqual([['node', NODE, 'iptables.forward', 'pass', 'fail', 'FORWARD policy DROP: pods on other nodes cannot be reached']]);
+    expect(dropped.events[0]?.fix).toContain('sudo iptables -P FORWARD ACCEPT');
+    expect(commandEvents().slice(sentBefore.command).map((m) => m.event)).toEqual(dropped.events);
+    expect(posted.slice(sentBefore.webhook).map((p) => p.body.event)).toEqual(dropped.events);
+    expect((await pass()).events).toEqual([]);
+    await onNode('iptables -P FORWARD ACCEPT');
+    const accepted = await pass();
+    expect(accepted.events.map((e) => [e.check, e.from, e.to])).toEqual([['iptables.forward', 'fail', 'pass']]);
+    expect({ command: commandEvents().length, webhook: posted.length }).toEqual({ command: sentBefore.command + 2, webhook: sentBefore.webhook + 2 });
   }, 600_000);
 
   it('without --once it runs a pass per interval until SIGTERM; the pass SIGTERM cuts off stores nothing; it says it stopped', async () => {
