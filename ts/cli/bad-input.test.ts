@@ -212,6 +212,22 @@ const cases: [string, string[], RegExp][] = [
   ['lab nodes exponent', ['lab', 'up', '--nodes', '1e1'], /^invalid --nodes "1e1": must be a number in decimal digits, e.g. 5$/],
   ['lab name', ['lab', 'status', '--name', 'Bad Name'], /^invalid lab name "Bad Name"/],
   ['scenario unknown option', ['scenario', 'list', '--bogus'], /^unknown option --bogus/],
+  // mko health (issue 13): the webhook URL is a secret, never echoed even when malformed.
+  ['health interval', ['health', 'watch', '--once', '--interval', '5x'], /^invalid --interval "5x": must be a duration from 10s to 24h/],
+  ['health interval too short', ['health', 'watch', '--once', '--interval', '1s'], /^invalid --interval "1s": must be a duration from 10s/],
+  ['health watch --json without --once', ['health', 'watch', '--json'], /^--json goes with --once/],
+  ['health notify with both kinds', ['health', 'notify', 'add', 'x', '--command', '/bin/true', '--webhook', 'http://h/p'], /^give --command PROGRAM .* or --webhook URL: one of the two$/],
+  ['health notify with neither', ['health', 'notify', 'add', 'x'], /one of the two$/],
+  ['health webhook not http', ['health', 'notify', 'add', 'x', '--webhook', 'ftp://h/s3cr3t'], /^invalid --webhook: must be an http:\/\/ or https:\/\/ URL [^"]*$/],
+  ['health command template', ['health', 'notify', 'add', 'x', '--command', '{{x}}'], /^invalid --command "\{\{x\}\}": must be free of/],
+  ['health notify timeout', ['health', 'notify', 'add', 'x', '--command', '/bin/true', '--timeout', '0'], /^invalid --timeout 0: must be seconds from 1 to 600$/],
+  ['health --arg without --command', ['health', 'notify', 'add', 'x', '--webhook', 'http://h/p', '--arg=a'], /^--arg goes with --command/],
+  ['health notifier name taken', ['health', 'notify', 'add', 'hook', '--command', '/bin/true'], /^notifier hook already exists/],
+  ['health notifier all digits', ['health', 'notify', 'add', '12', '--command', '/bin/true'], /^invalid notifier name "12": must not be digits only/],
+  ['health notify remove asks for --yes', ['health', 'notify', 'remove', 'hook'], /^Remove notifier hook: not confirmed; pass --yes/],
+  ['health notify remove unknown', ['health', 'notify', 'remove', 'ghost', '--yes'], /^no notifier "ghost"/],
+  ['health show unknown subject', ['health', 'show', 'ghost'], /^no check results for "ghost"/],
+  ['health history limit', ['health', 'history', '--limit', '0'], /^invalid --limit 0/],
 ];
 
 let initial: ReturnType<typeof snapshotFleet>;
@@ -229,6 +245,7 @@ beforeAll(async () => {
   await ok(['ups', 'add', 'rack1', '--host', 'pi1', '--user', 'monuser', '--password', '-'], 'monpass-0001\n');
   await ok(['ups', 'rules', 'create', 'rack1', 'home', 'power_loss', 'graceful_shutdown', '--name', 'home-off', '--action-delay', '120']);
   await ok(['wol', 'configure', 'pi2', '--mac', '2c:cf:67:00:00:02', '--secureon', '-'], '01:02:03:04:05:06\n');
+  await ok(['health', 'notify', 'add', 'hook', '--webhook', '-'], 'https://hooks.example.com/s3cr3t-0001\n');
   initial = snapshotFleet(dbPath);
 }, 60_000);
 

@@ -38,9 +38,9 @@ export function existingDbPath(argv: GlobalArgs, creates = false): string {
 // Commands whose runs cannot be re-run by running the command again: the watcher runs rules'
 // actions for as long as it lives; mko web runs API actions, each recorded with its own command.
 const NOT_RETRYABLE = new Set(['ups monitor start', 'web']);
-// Options that may carry a secret on the command line (proxmox add --token-secret, ups add
+// Options that may carry a secret on the command line (proxmox add --token-secret, health notify add --webhook, ups add
 // --password); `-` reads it from stdin, which a retry cannot give again either.
-const SECRET_OPTION = /^--?[a-z-]*(secret|password|token)[a-z-]*(=|$)/i;
+const SECRET_OPTION = /^--?[a-z-]*(secret|password|token|webhook)[a-z-]*(=|$)/i;
 
 /**
  * The command line `mko operation retry` can run again: this process's arguments without --db

@@ -3,7 +3,7 @@
 // schema is listed here.
 import type { Db } from './open.js';
 
-export const SECRET_COLUMNS = ['node_wol.secureon_secret', 'proxmox_hosts.token_secret', 'upses.primary_secret', 'upses.secondary_secret'] as const;
+export const SECRET_COLUMNS = ['node_wol.secureon_secret', 'proxmox_hosts.token_secret', 'upses.primary_secret', 'upses.secondary_secret', 'health_notifiers.url_secret'] as const;
 
 /** The handles held by the rows that go when node `nodeId` is deleted (its node_wol row and its UPS). */
 export function nodeSecretHandles(db: Db, nodeId: number): string[] {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../errors.js';
 
-export type SecretKind = 'wol-secureon' | 'proxmox-token' | 'nut-password';
+export type SecretKind = 'wol-secureon' | 'proxmox-token' | 'nut-password' | 'health-webhook';
 
 interface SecretEntry {
   kind: SecretKind;

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addNotifier } from '../health/notifiers.js';
 import { addUps, createRule } from '../power/index.js';
 import { projectRoot } from '../paths.js';
 import { addProxmoxHost } from '../proxmox/index.js';
@@ -19,6 +20,9 @@ const UPS_PASSWORD = 'upsSecret-4711';
 const SECOND_UPS_PASSWORD = 'upsSecret-0815';
 const PROXMOX_SECRET = '0d1e2f3a-4b5c-4d6e-8f70-123456789abc';
 const SECUREON = '5e:c2:e7:0a:11:f3';
+/** The token parts of two health webhook URLs (the whole URL is the secret; these are what must never show). */
+const WEBHOOK_TOKEN = 'W3bh00k-t0ken-0001';
+const SECOND_WEBHOOK_TOKEN = 'W3bh00k-t0ken-0002';
 
 let web: WebFixture;
 let closedPort: number;
@@ -79,6 +83,7 @@ function validBodies(): Record<string, unknown> {
     'patch /rules/:rule': { priority: 5 },
     'delete /clusters/:cluster': { confirm: true, detachNodes: true },
     'post /doctor': { target: 'home' },
+    'post /checks/notifiers': { name: 'hook2', webhook: `http://127.0.0.1:${closedPort}/hook/${SECOND_WEBHOOK_TOKEN}` },
   };
 }
 
@@ -93,6 +98,7 @@ describe('secrets', () => {
     addUps(db, dir, { name: 'rack', host: 'n1', driver: 'dummy-ups', port: 'dummy.dev', upsdPort: closedPort, user: 'upsmon', password: UPS_PASSWORD });
     addProxmoxHost(db, dir, { name: 'pve', url: `https://127.0.0.1:${closedPort}`, tokenId: 'root@pam!mko', tokenSecret: PROXMOX_SECRET, insecure: true });
     createRule(db, { ups: 'rack', cluster: 'home', event: 'power_loss', action: 'notify', command: 'true', name: 'rack-notify' });
+    addNotifier(db, dir, { name: 'hook', webhook: `http://127.0.0.1:${closedPort}/hook/${WEBHOOK_TOKEN}?key=${WEBHOOK_TOKEN}` });
     const configured = await call('PUT', '/nodes/n1/wol', { token: tokens.admin, body: { broadcast: '127.255.255.255', secureon: SECUREON } });
     expect(configured.status).toBe(200);
 
@@ -126,7 +132,7 @@ describe('secrets', () => {
     const first = (await json(await call('POST', '/nodes/n1/test-ssh', { token: tokens.operate }))) as { operationId: number };
     await followRun(first.operationId);
 
-    const values: Record<string, string> = { node: 'n1', cluster: 'home', operation: String(first.operationId), ups: 'rack', rule: 'rack-notify', host: 'pve' };
+    const values: Record<string, string> = { node: 'n1', cluster: 'home', operation: String(first.operationId), ups: 'rack', rule: 'rack-notify', host: 'pve', notifier: 'hook' };
     const bodies = validBodies();
     // Removals last, so that every other route still finds what it asks about; what a removal
     // takes with it (a node its UPS, a cluster its rules) goes after what it holds.
@@ -155,7 +161,7 @@ describe('secrets', () => {
     for (const id of operations) answers.push({ what: `operation ${id} at the end`, text: await (await call('GET', `/operations/${id}`, { token: tokens.read })).text() });
     answers.push({ what: 'GET /operations', text: await (await call('GET', '/operations?limit=100', { token: tokens.read })).text() });
 
-    const secrets = [UPS_PASSWORD, SECOND_UPS_PASSWORD, PROXMOX_SECRET, SECUREON, SECUREON.replace(/:/g, ''), tokens.read, tokens.operate, tokens.admin, ...keyTexts];
+    const secrets = [UPS_PASSWORD, SECOND_UPS_PASSWORD, PROXMOX_SECRET, WEBHOOK_TOKEN, SECOND_WEBHOOK_TOKEN, SECUREON, SECUREON.replace(/:/g, ''), tokens.read, tokens.operate, tokens.admin, ...keyTexts];
     for (const { what, text } of answers) {
       for (const secret of secrets) expect(text.includes(secret), `${what} shows the secret ${secret.slice(0, 12)}…`).toBe(false);
     }

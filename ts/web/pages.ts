@@ -14,6 +14,7 @@ import type { WebDeps, WebEnv } from './route.js';
 import { findSession, openSession, SESSION_COOKIE, SESSION_DAYS } from './sessions.js';
 import { listTokens, SCOPES } from './tokens.js';
 import { choices, clusterView, fleetDashboardView, operationView, powerDashboardView, upsPageView, upsStatusView } from './views.js';
+import { HEALTH_FINGERPRINT, healthDashboardView, nodeHealthView } from './health-view.js';
 
 const frame = (c: Context<WebEnv>, title: string): PageFrame => ({ title, user: c.get('principal').name, csrf: c.get('csrf') ?? '' });
 
@@ -80,11 +81,17 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
   const powerKey = untilWritten(db, () => String(powerQuery.get()));
   const fleetPart = cachedBy(fleetKey, () => Buffer.from(renderPartial('dashboard-fleet', fleetDashboardView(db))));
   const powerPart = cachedBy(() => `${powerKey()}@${Math.floor(Date.now() / 1000)}`, () => Buffer.from(renderPartial('dashboard-power', powerDashboardView(db))));
-  let dashboard: { power?: Buffer; fleet?: Buffer; bytes: Buffer<ArrayBuffer> } = { bytes: Buffer.alloc(0) };
+  // The health part (mko health's latest states): kept while its fingerprint stays the same.
+  const healthQuery = db.prepare(HEALTH_FINGERPRINT).pluck();
+  const healthPart = cachedBy(untilWritten(db, () => String(healthQuery.get())), () => Buffer.from(renderPartial('dashboard-health', healthDashboardView(db))));
+  let dashboard: { power?: Buffer; health?: Buffer; fleet?: Buffer; bytes: Buffer<ArrayBuffer> } = { bytes: Buffer.alloc(0) };
   const dashboardBytes = (): Buffer<ArrayBuffer> => {
     const power = powerPart();
+    const health = healthPart();
     const fleet = fleetPart();
-    if (dashboard.power !== power || dashboard.fleet !== fleet) dashboard = { power, fleet, bytes: Buffer.concat([power, Buffer.from('\n'), fleet]) };
+    if (dashboard.power !== power || dashboard.health !== health || dashboard.fleet !== fleet) {
+      dashboard = { power, health, fleet, bytes: Buffer.concat([power, Buffer.from('\n'), health, Buffer.from('\n'), fleet]) };
+    }
     return dashboard.bytes;
   };
   const pages = new Map<string, { part: Uint8Array; page: Buffer<ArrayBuffer> }>();
@@ -177,6 +184,7 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
         script: key ? renderSetupScript(instructionsInput(node, key)) : null,
         publicKey: key?.publicKey ?? null,
         hardware: report ? summarizeReport(report.report, node.hostname) : null,
+        health: nodeHealthView(db, node.hostname),
       }),
     );
   });

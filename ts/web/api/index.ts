@@ -1,5 +1,6 @@
 import { ApiRoutes } from '../route.js';
 import { actionRoutes } from './actions.js';
+import { checkRoutes } from './checks.js';
 import { doctorRoutes } from './doctor.js';
 import { fleetRoutes } from './fleet.js';
 import { hardwareRoutes } from './hardware.js';
@@ -24,6 +25,7 @@ export function apiRoutes(): ApiRoutes {
   tokenRoutes(routes);
   hardwareRoutes(routes);
   wolRoutes(routes);
+  checkRoutes(routes);
   doctorRoutes(routes);
   return routes;
 }
