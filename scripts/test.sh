@@ -15,5 +15,9 @@ echo "==> ansible-lint (production profile)"
 ansible-lint
 echo "==> mko.fleet collection unit tests (stdlib unittest, with the Python that runs Ansible)"
 /usr/bin/python3 -B -m unittest discover -s collections/ansible_collections/mko/fleet/tests/unit -p 'test_*.py'
+echo "==> roles' own unit tests (the Python they deploy to nodes)"
+for tests in roles/*/tests/unit; do
+  if [ -d "$tests" ]; then /usr/bin/python3 -B -m unittest discover -s "$tests" -p 'test_*.py'; fi
+done
 echo "==> tests"
 npx vitest run

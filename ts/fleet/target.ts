@@ -2,7 +2,7 @@
 // and domains that accept either (hardware, prerequisites, Wake-on-LAN, NUT).
 import type { Db } from '../db/index.js';
 import { quote, UserError } from '../errors.js';
-import { findCluster } from './clusters.js';
+import { findCluster, listClusters } from './clusters.js';
 import { findNode, listNodes } from './nodes.js';
 import type { FleetNode } from './rows.js';
 
@@ -31,4 +31,18 @@ export function resolveTarget(db: Db, ref: string): Target {
   const nodes = listNodes(db, { cluster: cluster.name });
   if (nodes.length === 0) throw new UserError(`cluster ${cluster.name} has no nodes: assign some with mko cluster assign`);
   return { name: cluster.name, kind: 'cluster', nodes, limit: nodes.map((n) => n.hostname).join(',') };
+}
+
+/**
+ * The whole fleet as targets: every cluster that has nodes, and every node in no cluster (what
+ * `mko health watch` and `mko hardware collect` take when given none). A fleet without nodes gives
+ * none, which is not an error: a timer may be installed before the first node.
+ */
+export function fleetTargets(db: Db): string[] {
+  const nodes = listNodes(db);
+  const clusters = listClusters(db)
+    .filter((c) => nodes.some((n) => n.clusterId === c.id))
+    .map((c) => c.name);
+  const loose = nodes.filter((n) => n.clusterId === null).map((n) => n.hostname);
+  return [...clusters, ...loose];
 }

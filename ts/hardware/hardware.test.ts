@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { addCluster, deleteNodeRows, getNode, insertNode, validateNodeInput, type NodeInput } from '../fleet/index.js';
 import { getOperation } from '../ops/index.js';
+import { addNotifier, collectAndRecord, latestStates } from '../health/index.js';
 import { dataDirFor, projectRoot } from '../paths.js';
 import { collectedReport } from '../test-support/hardware.js';
 import { freePort } from '../test-support/sshd.js';
@@ -335,6 +336,51 @@ describe('collect through ansible-playbook', () => {
     const rows = db.prepare('SELECT node_id, operation_id FROM hardware_reports').all();
     expect(rows).toEqual([{ node_id: getNode(db, 'hw-good').id, operation_id: result.operationId }]);
     expect(getNode(db, 'hw-bad').wol.mac).toBeNull();
+  });
+
+  it('a changed report is health check hardware.changes: warn with the changes as evidence, an event to the notifiers, pass again once nothing new', async () => {
+    const eth = defaultInterface();
+    addNode(db, { hostname: 'hw-diff', address: eth.ipv4, sshPort: 2223 });
+    const fixtures = path.join(dir, 'diff-fixtures');
+    await execa('mkdir', ['-p', fixtures]);
+    const report = JSON.parse(await collectedReport(eth.ipv4)) as HardwareReport;
+    const grown: HardwareReport = { ...report, disks: { ...report.disks, devices: [...report.disks.devices, { name: 'sdz', size_bytes: 1024 ** 4, type: 'disk', model: 'USB', rotational: true, children: [] }] } };
+    const playbook = path.join(dir, 'diff-stand-in.yml');
+    writeFileSync(
+      playbook,
+      `- name: Stand-in for the hardware playbook (the report given as a file)
+  hosts: all
+  gather_facts: false
+  vars:
+    ansible_connection: local
+  tasks:
+    - name: Write the report
+      ansible.builtin.copy:
+        src: ${fixtures}/report.json
+        dest: "{{ hardware_report_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+`,
+    );
+    const sent = path.join(dir, 'sent.jsonl');
+    addNotifier(db, dataDirFor(dbPath), { name: 'log', command: '/bin/sh', args: ['-c', `cat >> ${sent}; echo >> ${sent}`] });
+    const collect = async (r: HardwareReport) => {
+      writeFileSync(path.join(fixtures, 'report.json'), JSON.stringify({ ...r, collected_at: new Date().toISOString() }));
+      return collectAndRecord(db, 'hw-diff', { dbPath, dataDir: dataDirFor(dbPath), playbook });
+    };
+    const state = () => latestStates(db, { subject: 'hw-diff' }).find((s) => s.id === 'hardware.changes');
+
+    const first = await collect(report);
+    expect(first.events).toEqual([]);
+    expect(state()).toMatchObject({ status: 'pass', summary: 'first hardware report: nothing to compare yet' });
+    const second = await collect(grown);
+    expect(second.events.map((e) => [e.check, e.from, e.to])).toEqual([['hardware.changes', 'pass', 'warn']]);
+    expect(state()).toMatchObject({ status: 'warn', evidence: '+ disk sdz: size 1 TiB, model USB, type disk', fix: 'mko hardware show hw-diff --diff' });
+    expect(second.deliveries).toEqual([expect.objectContaining({ ok: true })]);
+    const delivered = readFileSync(sent, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(delivered).toEqual([expect.objectContaining({ type: 'health.event', event: expect.objectContaining({ subject: 'hw-diff', check: 'hardware.changes', to: 'warn' }) })]);
+    const third = await collect(grown);
+    expect(third.events.map((e) => [e.from, e.to])).toEqual([['warn', 'pass']]);
+    expect(state()?.summary).toMatch(/^no hardware change since the previous report \(report \d+\)$/);
   });
 
   it.skipIf(!existsSync(hardwarePlaybook))(

@@ -15,6 +15,7 @@ const isRoot = process.getuid?.() === 0;
 const LAB = testLabName('hlu');
 const CONTROLLER = `${LAB}-n1`;
 const UNIT = 'mko-health';
+const HARDWARE = 'mko-hardware';
 const HANDLER_RAN = /RUNNING HANDLER \[(health : )?Restart the mko timers\] \*+\n(changed|ok): /;
 
 describe.skipIf(!isRoot)('playbooks/health.yml: the mko-health timer on a lab host as controller (skipped unless root)', () => {
@@ -73,6 +74,14 @@ describe.skipIf(!isRoot)('playbooks/health.yml: the mko-health timer on a lab ho
     });
     expect(journal).toMatch(/^\S+Z no nodes to check yet \(mko node add\): nothing checked$/m);
 
+    // The scheduled hardware collection beside it: its own timer, daily, the whole fleet.
+    expect(await lab.unitState(`${HARDWARE}.timer`)).toMatchObject({ ActiveState: 'active', SubState: 'waiting', UnitFileState: 'enabled' });
+    expect(await lab.onController(`cat /etc/systemd/system/${HARDWARE}.service`)).toMatch(new RegExp(`^ExecStart=${REMOTE_MKO} hardware collect$`, 'm'));
+    expect(await lab.onController(`cat /etc/systemd/system/${HARDWARE}.timer`)).toMatch(/^OnUnitActiveSec=1d$/m);
+    const collected = await lab.ssh(CONTROLLER, `systemctl start ${HARDWARE}.service`);
+    expect(collected.exitCode, collected.stderr).toBe(0);
+    expect(await lab.onController(`journalctl -u ${HARDWARE}.service --no-pager -o cat`)).toContain('No nodes to collect from: add some with mko node add');
+
     expect((await playbook({})).changed).toBe(0);
     expect((await playbook({}, ['--check'])).changed).toBe(0);
   }, 300_000);
@@ -103,6 +112,9 @@ describe.skipIf(!isRoot)('playbooks/health.yml: the mko-health timer on a lab ho
     expect(await timer()).toMatchObject({ LoadState: 'not-found', ActiveState: 'inactive' });
     expect(await exists(`/etc/systemd/system/${UNIT}.timer`)).toBe(false);
     expect(await exists(`/etc/systemd/system/${UNIT}.service`)).toBe(false);
+    expect(await lab.unitState(`${HARDWARE}.timer`)).toMatchObject({ LoadState: 'not-found', ActiveState: 'inactive' });
+    expect(await exists(`/etc/systemd/system/${HARDWARE}.timer`)).toBe(false);
+    expect(await exists(`/etc/systemd/system/${HARDWARE}.service`)).toBe(false);
 
     expect((await playbook({ health_state: 'absent' })).changed).toBe(0);
     expect((await playbook({ health_state: 'absent' }, ['--check'])).changed).toBe(0);

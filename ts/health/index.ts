@@ -3,6 +3,7 @@
 export { CHECK_STATUSES, worstStatus, type CheckResult, type CheckSeverity, type CheckStatus, type DiagnosticsReport } from './checks.js';
 export { oneResultPerCheck, statusChanges, type StatusChange } from './changes.js';
 export { parseInterval } from './duration.js';
+export { collectAndRecord, hardwareResults, HARDWARE_CHECK, type RecordedCollect } from './hardware.js';
 export {
   addNotifier,
   deliveriesOf,
@@ -18,4 +19,4 @@ export {
 } from './notifiers.js';
 export { deliver, eventText, messageOf, notifyEvents, type DeliveryResult, type HealthMessage } from './notify.js';
 export { getEvent, latestStates, listHealthEvents, recordResults, subjectHealth, type HealthEvent, type HealthState, type HistoryFilter, type SubjectHealth } from './store.js';
-export { defaultTargets, healthPass, passText, watchHealth, type HealthPass, type TargetPass, type WatchOptions } from './watch.js';
+export { healthPass, passText, watchHealth, type HealthPass, type TargetPass, type WatchOptions } from './watch.js';

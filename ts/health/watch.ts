@@ -2,7 +2,7 @@
 // each check's latest state, record an event for each status change and send it to the notifiers.
 // One pass (--once, what the systemd timer of role health runs) or a loop. Each pass's check run
 // is an operation like every other playbook run (runDoctor records it); the events link to it.
-import { listClusters, listNodes } from '../fleet/index.js';
+import { fleetTargets } from '../fleet/index.js';
 import type { Db } from '../db/index.js';
 import { runDoctor } from '../doctor/index.js';
 import { UserError } from '../errors.js';
@@ -29,23 +29,10 @@ export interface HealthPass {
   deliveries: DeliveryResult[];
 }
 
-/**
- * What a pass checks by default: every cluster that has nodes, and every node in no cluster. A fleet
- * without nodes is an empty pass, not an error: the timer may be installed before the first node.
- */
-export function defaultTargets(db: Db): string[] {
-  const nodes = listNodes(db);
-  const clusters = listClusters(db)
-    .filter((c) => nodes.some((n) => n.clusterId === c.id))
-    .map((c) => c.name);
-  const loose = nodes.filter((n) => n.clusterId === null).map((n) => n.hostname);
-  return [...clusters, ...loose];
-}
-
 /** One pass of the cheap checks over `targets` (default: the whole fleet). */
 export async function healthPass(db: Db, ctx: RunContext, options: { targets?: readonly string[] } = {}): Promise<HealthPass> {
   const startedAt = new Date().toISOString();
-  const targets = options.targets && options.targets.length > 0 ? [...options.targets] : defaultTargets(db);
+  const targets = options.targets && options.targets.length > 0 ? [...options.targets] : fleetTargets(db);
   const counts = Object.fromEntries(CHECK_STATUSES.map((s) => [s, 0])) as Record<CheckStatus, number>;
   const passes: TargetPass[] = [];
   const events: HealthEvent[] = [];

@@ -1,8 +1,7 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../errors.js';
-import { getNode } from '../../fleet/index.js';
+import { fleetTargets, getNode, resolveTarget } from '../../fleet/index.js';
 import {
-  collectHardware,
   cpuBrief,
   diffReports,
   disksBrief,
@@ -16,6 +15,7 @@ import {
   type HardwareChange,
   type StoredReport,
 } from '../../hardware/index.js';
+import type { RecordedCollect } from '../../health/hardware.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
 import { playbookContext, withContext, type GlobalArgs } from '../context.js';
@@ -23,56 +23,73 @@ import { print, printJson, table, terminalText } from '../output.js';
 import { decimalOption } from '../numbers.js';
 
 type Args<T> = GlobalArgs & T;
-type CollectArgs = Args<{ target: string; json?: boolean }>;
+type CollectArgs = Args<{ targets?: string[]; json?: boolean }>;
 type ShowArgs = Args<{ node: string; json?: boolean; history?: boolean; diff?: boolean; against?: number }>;
 
 /** The CHANGES cell of a collected host: against its previous report. */
 const changesCell = (changes: HardwareChange[] | null): string => (changes === null ? 'first report' : changes.length === 0 ? 'none' : String(changes.length));
 
+/** One target's collection as the JSON of `collect --json`. */
+const collectJson = (result: RecordedCollect) => ({
+  target: result.target,
+  operation: result.operationId,
+  status: result.status,
+  hosts: result.hosts.map((h) =>
+    h.status === 'stored'
+      ? { host: h.host, status: h.status, report: h.reportId, collectedAt: h.report.collected_at, wolMacFilled: h.wolMacFilled, changes: h.changes }
+      : { host: h.host, status: h.status, reason: h.reason },
+  ),
+  events: result.events.map((e) => e.id),
+});
+
+/** One target's collection as a table, each host's changes and failures under it. */
+function printCollected(result: RecordedCollect): void {
+  print(
+    `\n${table(
+      ['HOST', 'STATUS', 'CPU', 'MEMORY', 'DISKS', 'MAC FILLED', 'CHANGES'],
+      result.hosts.map((h) =>
+        h.status === 'stored'
+          ? [h.host, h.status, cpuBrief(h.report), formatMb(h.report.memory.total_mb), disksBrief(h.report), h.wolMacFilled, changesCell(h.changes)]
+          : [h.host, h.status, null, null, null, null, null],
+      ),
+    )}`,
+  );
+  for (const h of result.hosts) {
+    if (h.status !== 'stored' || !h.changes?.length) continue;
+    print(`\n${h.host}: changed since its previous report`);
+    for (const c of h.changes) print(`  ${terminalText(formatChange(c), { oneLine: true })}`);
+  }
+  for (const h of result.hosts) if (h.status !== 'stored') print(`${h.host}: ${h.status}: ${h.reason}`);
+  for (const d of result.deliveries.filter((x) => !x.ok)) print(`notifier ${d.notifier} failed for health event ${d.eventId}: ${d.detail}`);
+  print(`(operation ${result.operationId})`);
+}
+
 const collect = command<CollectArgs>({
-  command: 'collect <target>',
-  describe: 'Collect a hardware report from a node, or from every node of a cluster, and store it',
+  command: 'collect [targets..]',
+  describe: 'Collect hardware reports from nodes, or every node of clusters (default: the whole fleet), store them and record what changed (health check hardware.changes)',
   builder: builder<CollectArgs>((y: Argv<GlobalArgs>) =>
     y
-      .positional('target', { type: 'string', demandOption: true, describe: 'Node (id or hostname) or cluster (id or name)' })
-      .option('json', { type: 'boolean', describe: 'Print the per-host results as JSON (no Ansible output)' })
+      .positional('targets', { type: 'string', array: true, describe: 'Nodes (id or hostname) or clusters (id or name); none: every cluster with nodes, and nodes in none' })
+      .option('json', { type: 'boolean', describe: 'The per-host results as JSON (no Ansible output): one object for one target, else {"targets": [...]}' })
       .example('$0 hardware collect pi1', 'Report on pi1')
-      .example('$0 hardware collect home --json', 'Every node of cluster home, as JSON')),
+      .example('$0 hardware collect home --json', 'Every node of cluster home, as JSON')
+      .example('$0 hardware collect', 'The whole fleet (what the mko-hardware timer of playbooks/health.yml runs)')),
   handler: (argv) =>
     withContext(argv, async (ctx) => {
-      const result = await collectHardware(ctx.db, argv.target, playbookContext(ctx, false, { json: argv.json }));
-      const failed = result.hosts.flatMap((h) => (h.status === 'stored' ? [] : [h]));
-      if (argv.json) {
-        printJson({
-          target: result.target,
-          operation: result.operationId,
-          status: result.status,
-          hosts: result.hosts.map((h) =>
-            h.status === 'stored'
-              ? { host: h.host, status: h.status, report: h.reportId, collectedAt: h.report.collected_at, wolMacFilled: h.wolMacFilled, changes: h.changes }
-              : { host: h.host, status: h.status, reason: h.reason },
-          ),
-        });
-      } else {
-        print(
-          `\n${table(
-            ['HOST', 'STATUS', 'CPU', 'MEMORY', 'DISKS', 'MAC FILLED', 'CHANGES'],
-            result.hosts.map((h) =>
-              h.status === 'stored'
-                ? [h.host, h.status, cpuBrief(h.report), formatMb(h.report.memory.total_mb), disksBrief(h.report), h.wolMacFilled, changesCell(h.changes)]
-                : [h.host, h.status, null, null, null, null, null],
-            ),
-          )}`,
-        );
-        for (const h of result.hosts) {
-          if (h.status !== 'stored' || !h.changes?.length) continue;
-          print(`\n${h.host}: changed since its previous report`);
-          for (const c of h.changes) print(`  ${terminalText(formatChange(c), { oneLine: true })}`);
-        }
-        for (const h of failed) print(`${h.host}: ${h.status}: ${h.reason}`);
-        print(`(operation ${result.operationId})`);
+      const named = argv.targets ?? [];
+      // Every target is resolved before anything runs: a typo stops the command, not its third run.
+      const targets = named.length > 0 ? named.map((t) => resolveTarget(ctx.db, t).name) : fleetTargets(ctx.db);
+      const { collectAndRecord } = await import('../../health/hardware.js');
+      const results: RecordedCollect[] = [];
+      for (const target of targets) {
+        const result = await collectAndRecord(ctx.db, target, playbookContext(ctx, false, { json: argv.json }));
+        results.push(result);
+        if (!argv.json) printCollected(result);
+        if (result.hosts.some((h) => h.status !== 'stored')) process.exitCode = 2;
+        if (result.status === 'cancelled') break;
       }
-      if (failed.length > 0) process.exitCode = 2;
+      if (argv.json) printJson(named.length === 1 && results[0] ? collectJson(results[0]) : { targets: results.map(collectJson) });
+      else if (targets.length === 0) print('No nodes to collect from: add some with mko node add');
     }),
 });
 

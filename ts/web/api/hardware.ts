@@ -2,14 +2,15 @@
 // history (`mko hardware show [--history]`).
 import { UserError } from '../../errors.js';
 import { getCluster, getNode } from '../../fleet/index.js';
-import { collectHardware, latestReport, listReports } from '../../hardware/index.js';
+import { latestReport, listReports } from '../../hardware/index.js';
+import { collectAndRecord } from '../../health/hardware.js';
 import { accepted, pageConfirm, param, queryLimit, runContext, type ApiRoutes, type AppDeps } from '../route.js';
 
 const collectBody = { type: 'object', properties: { confirm: pageConfirm }, additionalProperties: false };
 
 /** Start a collection from a node or a cluster (by the name it resolved to) in the server's runs. */
 const collect = async (deps: AppDeps, target: string): Promise<number> =>
-  deps.runs.start((signal) => collectHardware(deps.db, target, runContext(deps, signal)), ['hardware', 'collect', target]);
+  deps.runs.start((signal) => collectAndRecord(deps.db, target, runContext(deps, signal)), ['hardware', 'collect', target]);
 
 export function hardwareRoutes(routes: ApiRoutes): void {
   routes.add(
