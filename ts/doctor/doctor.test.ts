@@ -147,7 +147,7 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
 
   it('takes thresholds as role variables, and runs only the cheap checks when asked', async () => {
     const ctx = { dbPath, dataDir: dataDirFor(dbPath) };
-    const strict = await runDoctor(db, ctx, N1, {
+    const strict = await runDoctor(db, ctx, LAB, {
       vars: { diagnostics_disk_fail_percent: 100, diagnostics_inode_warn_percent: 100, diagnostics_inode_fail_percent: 0, diagnostics_cert_warn_days: 5000, diagnostics_clock_skew_fail_seconds: -1 },
     });
     expect(find(strict.results, 'disk.space', N1)).toMatchObject({ status: 'fail', summary: expect.stringMatching(/free \(below 100%\)$/) as unknown });
