@@ -96,6 +96,13 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     expect(operation).toMatchObject({ kind: 'doctor', target: LAB, status: 'succeeded' });
     expect(Object.values(operation.recap).map((r) => r.changed)).toEqual([0, 0, 0]);
 
+    // mko operation show gives a doctor run's checks back.
+    const shown = await run('operation', 'show', String(report.operation));
+    expect(shown.stdout).toMatch(new RegExp(`^Checks:\\nSTATUS\\s+CHECK\\s+SUBJECT\\s+SUMMARY$`, 'm'));
+    expect(shown.stdout).toMatch(new RegExp(`^PASS\\s+certs\\.expiry\\s+${N2}\\s+every certificate \\(4\\) valid`, 'm'));
+    const shownJson = JSON.parse((await run('operation', 'show', String(report.operation), '--json')).stdout) as { checks: CheckResult[] };
+    expect(shownJson.checks).toEqual(report.results);
+
     const human = await run('doctor', LAB);
     expect(human.exitCode, human.all).toBe(0);
     expect(human.stdout).toMatch(/^STATUS\s+CHECK\s+SUBJECT\s+SUMMARY$/m);
@@ -147,7 +154,7 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
 
   it('takes thresholds as role variables, and runs only the cheap checks when asked', async () => {
     const ctx = { dbPath, dataDir: dataDirFor(dbPath) };
-    const strict = await runDoctor(db, ctx, N1, {
+    const strict = await runDoctor(db, ctx, LAB, {
       vars: { diagnostics_disk_fail_percent: 100, diagnostics_inode_warn_percent: 100, diagnostics_inode_fail_percent: 0, diagnostics_cert_warn_days: 5000, diagnostics_clock_skew_fail_seconds: -1 },
     });
     expect(find(strict.results, 'disk.space', N1)).toMatchObject({ status: 'fail', summary: expect.stringMatching(/free \(below 100%\)$/) as unknown });

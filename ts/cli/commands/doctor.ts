@@ -1,22 +1,11 @@
 import type { Argv } from 'yargs';
-import type { CheckResult } from '../../health/checks.js';
 import { builder, command } from '../command.js';
+import { checksReport } from '../checks-output.js';
 import { groupDescription } from '../groups.js';
 import { interruptSignal, streamTo, withContext, type GlobalArgs } from '../context.js';
-import { print, printJson, table } from '../output.js';
+import { print, printJson } from '../output.js';
 
 type DoctorArgs = GlobalArgs & { target: string; json?: boolean; cheap?: boolean; bundle?: boolean };
-
-const STATUS_ORDER: Record<CheckResult['status'], number> = { fail: 0, warn: 1, unknown: 2, pass: 3 };
-
-/** The human report: one row per check, worst first, then each fix. */
-function humanReport(results: readonly CheckResult[]): string {
-  const sorted = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
-  const rows = sorted.map((r) => [r.status.toUpperCase(), r.id, r.subject, r.summary]);
-  const fixes = sorted.filter((r) => r.status !== 'pass' && r.fix).map((r) => `  ${r.id} (${r.subject}): ${r.fix}`);
-  const counts = (['pass', 'warn', 'fail', 'unknown'] as const).map((s) => `${results.filter((r) => r.status === s).length} ${s}`).join(', ');
-  return [table(['STATUS', 'CHECK', 'SUBJECT', 'SUMMARY'], rows), ...(fixes.length ? ['', 'Fixes:', ...fixes] : []), '', counts].join('\n');
-}
 
 export const doctorCommand = command<DoctorArgs>({
   command: 'doctor <target>',
@@ -43,7 +32,7 @@ export const doctorCommand = command<DoctorArgs>({
       if (argv.json) {
         printJson({ target: run.target, operation: run.operationId, healthy: !failing, results: run.results, ...(bundle ? { bundle } : {}) });
       } else {
-        print(`\n${humanReport(run.results)} (operation ${run.operationId})`);
+        print(`\n${checksReport(run.results)} (operation ${run.operationId})`);
         if (bundle) print(`Support bundle: ${bundle.path}${bundle.missing.length ? ` (no inspect report from ${bundle.missing.join(', ')})` : ''}`);
         print(failing ? `${run.target.name}: critical checks failed: run the fixes above, then mko doctor ${run.target.name} again` : `${run.target.name}: healthy`);
       }

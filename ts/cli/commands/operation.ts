@@ -1,5 +1,6 @@
 import { UserError } from '../../errors.js';
 import { resultsOf } from '../../doctor/store.js';
+import { checksReport } from '../checks-output.js';
 import {
   cancelOperation,
   getOperation,
@@ -124,7 +125,7 @@ const show = command<Args<{ id: number; log?: boolean; events?: boolean; json?: 
       if (recap) print(`\nRecap:\n${recap}`);
       const failures = failuresText(op);
       if (failures) print(`\nFailures:\n${terminalText(failures)}`);
-      if (checks.length) print(`\nChecks:\n${table(['STATUS', 'CHECK', 'SUBJECT', 'SUMMARY', 'FIX'], checks.map((c) => [c.status.toUpperCase(), c.id, c.subject, c.summary, c.fix]))}`);
+      if (checks.length) print(`\nChecks:\n${checksReport(checks)}`);
       if (events) print(`\nEvents:\n${eventsTable(events)}`);
       if (argv.log) print(`\nLog:\n${terminalText(op.log)}`);
     }),

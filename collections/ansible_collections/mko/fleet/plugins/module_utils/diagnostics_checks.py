@@ -351,7 +351,7 @@ def wol_check(host, wanted, nic, ethtool_text):
         return result('wol.state', 'node', host, 'warning', 'unknown', 'no NIC carries the node\'s address', '')
     if supports is None or 'g' not in supports.group(1):
         return result('wol.state', 'node', host, 'warning', 'warn', '%s does not support magic-packet wake' % nic,
-                      'Supports Wake-on: %s' % (supports.group(1) if supports else 'not reported'), on_controller('mko wol configure {host}'))
+                      'Supports Wake-on: %s' % (supports.group(1) if supports else 'not reported'))
     if state and 'g' in state.group(1):
         return result('wol.state', 'node', host, 'warning', 'pass', '%s wakes on magic packets' % nic, 'Wake-on: %s' % state.group(1))
     return result('wol.state', 'node', host, 'warning', 'warn', '%s will not wake on a magic packet' % nic,

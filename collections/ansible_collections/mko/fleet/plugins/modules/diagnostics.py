@@ -117,6 +117,7 @@ nut:
   type: dict
 """
 
+import calendar
 import glob
 import os
 import re
@@ -168,7 +169,6 @@ def read_certs(now):
                 raise ValueError('no PEM certificate')
             not_after = dc.der_not_after(blocks[0])
             stamp = time.strptime(not_after, '%Y%m%d%H%M%SZ')
-            import calendar
             certs.append({'name': name, 'not_after': calendar.timegm(stamp)})
         except (OSError, ValueError, IndexError, UnicodeError) as error:
             certs.append({'name': name, 'not_after': None, 'error': str(error)[:80]})
