@@ -22,8 +22,12 @@ const LONGEST = [
   'ts/cluster/power.test.ts', // 610
   'ts/scenario/scenarios-b.test.ts',
   'ts/scenario/scenarios-a.test.ts',
+  'ts/doctor/doctor.test.ts', // 568 at load 11
+  'ts/sleep/lab.test.ts',
+  'ts/health/watch-lab.test.ts', // 383 at load 11
   'ts/cluster/cluster.test.ts', // 375
   'ts/wol/lab.test.ts', // 217
+  'ts/health/health-unit.test.ts', // 187 at load 11
   'ts/power/watcher-unit.test.ts', // 92
   'ts/web/web-unit.test.ts', // 83
   'ts/proxmox/proxmox.test.ts', // 63

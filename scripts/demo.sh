@@ -78,11 +78,14 @@ wait_for_op startup "$before"
 kill "$watcher" 2>/dev/null || true
 step "   Back: HA and Ready" cluster status lab
 step "   What the watcher saw" ups events --limit 5
-step "7. The cluster in the database" cluster show lab
+step "7. Diagnostics after the power drill: every check of mko doctor, with the fix of any that does not pass" doctor lab
+step "   The cheap checks stored as the cluster's health (what the mko-health timer runs every 5 minutes)" health watch --once lab
+step "   Its health" health
+step "8. The cluster in the database" cluster show lab
 step "   The history of everything above" operation list --limit 12
 
 mko web stop > /dev/null
-step "8. The web UI and REST API: a token (shown once)" web token create --name "demo-$(date +%s)" --scope admin
+step "9. The web UI and REST API: a token (shown once)" web token create --name "demo-$(date +%s)" --scope admin
 printf '\n$ mko web --port 8080   (in the background, with the watcher)\n'
 nohup bin/mko web --port 8080 --with-watcher > data/demo-web.log 2>&1 &
 for _ in $(seq 1 50); do bin/mko web status | grep -q running && break; sleep 0.2; done
