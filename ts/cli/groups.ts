@@ -29,6 +29,7 @@ export const GROUPS: readonly GroupEntry[] = [
   { name: 'wol', describe: 'Wake-on-LAN: configure nodes and their NICs, wake nodes and clusters, RTC alarms', load: async () => (await import('./commands/wol.js')).wolCommand },
   { name: 'proxmox', describe: 'Proxmox VE API endpoints that start virtual nodes', load: async () => (await import('./commands/proxmox.js')).proxmoxCommand },
   { name: 'ups', describe: 'UPSes through Network UPS Tools: setup, live status, the watcher and power rules', load: async () => (await import('./commands/ups/index.js')).upsCommand },
+  { name: 'sleep', describe: 'Auto-sleep: idle nodes suspend or power off, and come back Ready when woken', load: async () => (await import('./commands/sleep.js')).sleepCommand },
   { name: 'web', describe: 'The web UI and REST API (mko web: serve them)', load: async () => (await import('./commands/web.js')).webCommand },
 ];
 
