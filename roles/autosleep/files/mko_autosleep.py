@@ -195,6 +195,13 @@ def verdict(config, checks, idle_since, now):
             "detail": "idle since %s: %s in %d s" % (iso(since), config["action"], left)}
 
 
+def action_argv(action):
+    """The command that puts the node to sleep two seconds from now, by a transient timer."""
+    verb = {"suspend": "suspend", "poweroff": "poweroff"}[action]
+    return ["systemd-run", "--on-active=2", "--timer-property=AccuracySec=100ms",
+            "--description=mko auto-sleep: %s" % verb, "systemctl", verb]
+
+
 def resumed(marker, boot_id, wall, mono):
     """Whether the node went down (or was suspended) after the marker was written."""
     if marker.get("boot_id") != boot_id:
@@ -210,12 +217,20 @@ def iso(seconds):
 
 
 def load_config(path=CONFIG):
+    """The settings, each of the type of its default (a number written as text still counts)."""
     config = dict(DEFAULTS)
     try:
         with open(path) as handle:
-            config.update(json.load(handle))
+            given = json.load(handle)
     except FileNotFoundError:
-        pass
+        given = {}
+    for key, value in given.items():
+        default = DEFAULTS.get(key)
+        if isinstance(default, bool):
+            value = value if isinstance(value, bool) else str(value).lower() in ("true", "yes", "1")
+        elif isinstance(default, (int, float)):
+            value = type(default)(float(value)) if isinstance(default, float) else int(float(value))
+        config[key] = value
     return config
 
 
@@ -442,11 +457,9 @@ def sleep_sequence(config, state, trigger, grace):
     notify("mko auto-sleep: %s: %s now (%s)" % (config["node"], config["action"], entry["reason"]))
     # Two seconds from now, so that an SSH answer (mko sleep now) gets home first. AccuracySec:
     # the default one minute lets systemd batch the timer late.
-    verb = "suspend" if config["action"] == "suspend" else "poweroff"
-    _, _, error = run(["systemd-run", "--on-active=2", "--timer-property=AccuracySec=100ms",
-                       "--description=mko auto-sleep: %s" % verb, "systemctl", verb], timeout=30)
+    _, _, error = run(action_argv(config["action"]), timeout=30)
     if error:
-        entry.update(outcome="failed", reason="systemd-run %s failed: %s" % (verb, error))
+        entry.update(outcome="failed", reason="systemd-run systemctl %s failed: %s" % (config["action"], error))
         journal_append(entry)
     return entry
 
@@ -466,7 +479,15 @@ def resume(config, state, wait, trigger):
         result["detail"] = "not Ready yet%s" % (": %s" % error if error else "")
         return result
     if marker is None:
-        result["detail"] = "Ready; auto-sleep had not cordoned it"
+        # The node's own first evaluation after it came back may have been quicker than this.
+        with open("/proc/uptime") as handle:
+            booted = time.time() - float(handle.read().split()[0])
+        woke = [e for e in journal_read() if e.get("outcome") == "woke" and e.get("wall", 0) >= booted]
+        if woke and woke[-1].get("uncordoned"):
+            result["uncordoned"] = True
+            result["detail"] = "Ready; auto-sleep uncordoned it when it came back (%s)" % woke[-1]["at"]
+        else:
+            result["detail"] = "Ready; auto-sleep had not cordoned it"
         return result
     if marker.get("cordoned"):
         _, _, error = kubectl(config, "uncordon", config["node"])
@@ -478,7 +499,7 @@ def resume(config, state, wait, trigger):
     else:
         result["detail"] = "Ready; left cordoned (it was cordoned before auto-sleep)"
     os.remove(state_path("cordoned.json"))
-    journal_append({"id": str(uuid.uuid4()), "at": iso(time.time()), "node": config["node"], "trigger": trigger,
+    journal_append({"id": str(uuid.uuid4()), "at": iso(time.time()), "wall": time.time(), "node": config["node"], "trigger": trigger,
                     "action": "wake", "outcome": "woke", "reason": result["detail"], "cordoned": False,
                     "drained": False, "hooks": [], "uncordoned": result["uncordoned"], "slept_entry": marker.get("entry")})
     return result

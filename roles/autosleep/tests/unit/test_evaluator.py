@@ -131,6 +131,15 @@ class VerdictTest(unittest.TestCase):
         self.assertEqual(ev.verdict(dict(self.config, sleepable=False), [], 0, 99)["state"], "not sleepable")
 
 
+class ActionTest(unittest.TestCase):
+    def test_suspend_and_poweroff_by_a_transient_timer(self):
+        self.assertEqual(ev.action_argv("suspend")[-2:], ["systemctl", "suspend"])
+        self.assertEqual(ev.action_argv("poweroff")[-2:], ["systemctl", "poweroff"])
+        self.assertEqual(ev.action_argv("suspend")[:2], ["systemd-run", "--on-active=2"])
+        with self.assertRaises(KeyError):
+            ev.action_argv("hibernate")
+
+
 class ResumedTest(unittest.TestCase):
     def test_a_new_boot_or_a_suspend_gap(self):
         marker = {"boot_id": "a", "wall": 1000.0, "mono": 50.0}
@@ -149,6 +158,17 @@ class FilesTest(unittest.TestCase):
             self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
             self.assertEqual(os.listdir(os.path.dirname(path)), ["state.json"])
             self.assertEqual(ev.read_json(os.path.join(tmp, "missing"), "dflt"), "dflt")
+
+    def test_config_values_take_their_defaults_types(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "c.json")
+            with open(path, "w") as handle:
+                handle.write('{"timeout": "20", "cpu_load": "1000", "sleepable": "True", "drain": false, "node": "w1"}')
+            config = ev.load_config(path)
+            self.assertEqual((config["timeout"], config["cpu_load"], config["sleepable"], config["drain"], config["node"]),
+                             (20, 1000.0, True, False, "w1"))
+            self.assertEqual(config["grace"], 60)
 
     def test_run_never_uses_a_shell(self):
         code, out, error = ev.run(["echo", "$(id)", ";", "true"])
