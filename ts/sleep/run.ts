@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { getNode, resolveTarget, type FleetNode } from '../fleet/index.js';
 import { runForHostReports, runFields, type CheckMode, type HostFile, type RunContext } from '../ops/index.js';
 import { recordJournal } from './journal.js';
-import { effectiveSettings, refuseUnsafeEnable, resolveScope, writeOverrides, type SleepSettings } from './settings.js';
+import { effectiveSettings, refuseUnsafeEnable, writeOverrides, type SleepSettings } from './settings.js';
 
 export interface SleepCheck {
   check: string;
@@ -106,7 +106,7 @@ export function applySleep(db: Db, ref: string, ctx: RunContext & CheckMode): Pr
 export function setSleepable(db: Db, ref: string, on: boolean, ctx: RunContext & CheckMode): Promise<SleepRunResult> {
   const node = getNode(db, ref);
   if (on) refuseUnsafeEnable(db, node.hostname);
-  if (!ctx.check) writeOverrides(db, resolveScope(db, String(node.id)), { sleepable: on });
+  if (!ctx.check) writeOverrides(db, { kind: 'node', id: node.id, name: node.hostname }, { sleepable: on });
   return statusRun(db, on ? 'sleep-enable' : 'sleep-disable', node.hostname, 'autosleep.yml', [node], ctx);
 }
 

@@ -168,7 +168,7 @@ const config = command<ConfigArgs>({
       const scope = resolveScope(db, argv.target);
       const input = overridesFrom(argv);
       const stored = Object.keys(input).length > 0 || argv.reset ? writeOverrides(db, scope, input, { reset: argv.reset ?? false }) : scopeOverrides(db, scope);
-      const effective = scope.kind === 'node' ? effectiveSettings(db, getNode(db, String(scope.id))) : { ...SLEEP_DEFAULTS, ...Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== null && v !== undefined)) };
+      const effective = scope.kind === 'node' ? effectiveSettings(db, getNode(db, scope.name)) : { ...SLEEP_DEFAULTS, ...Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== null && v !== undefined)) };
       if (argv.json) return printJson({ [scope.kind]: scope.name, stored, effective });
       print(`${scope.kind} ${scope.name} (* set here, the rest inherited)`);
       print(details(SHOWN.map(([key, label]) => [label, `${String(shown(effective[key]))}${stored[key] !== undefined && stored[key] !== null ? ' *' : ''}`])));
