@@ -114,8 +114,15 @@ describe.skipIf(!isRoot)('auto-sleep on the lab (skipped unless root)', () => {
   }, 300_000);
 
   it('a voter re-checks at sleep time: with one voter asleep, another is refused on the node itself', async () => {
-    const applied = await json<SleepRunResult>('sleep', 'apply', n(2));
-    expect(applied.exitCode, applied.stderr).toBe(0);
+    // The role in check mode, then for real, then again: nothing left to change.
+    const checked = await json<SleepRunResult>('sleep', 'apply', n(2), '--check');
+    expect(checked.exitCode, checked.stderr).toBe(0);
+    for (const round of [1, 2]) {
+      const applied = await json<SleepRunResult>('sleep', 'apply', n(2));
+      expect(applied.exitCode, applied.stderr).toBe(0);
+      const recap = (await json<{ recap: Record<string, { changed: number }> }>('operation', 'show', String(applied.value.operationId))).value.recap;
+      if (round === 2) expect(recap[n(2)]?.changed).toBe(0);
+    }
     const s = await status(n(2));
     expect(checkOf(s, 'voters')).toEqual({
       check: 'voters',
