@@ -6,6 +6,7 @@ import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
 import { proxmoxRoutes } from './proxmox.js';
 import { ruleRoutes } from './rules.js';
+import { sleepRoutes } from './sleep.js';
 import { tokenRoutes } from './tokens.js';
 import { upsRoutes } from './ups.js';
 import { wolRoutes } from './wol.js';
@@ -23,5 +24,6 @@ export function apiRoutes(): ApiRoutes {
   tokenRoutes(routes);
   hardwareRoutes(routes);
   wolRoutes(routes);
+  sleepRoutes(routes);
   return routes;
 }
