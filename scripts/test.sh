@@ -15,5 +15,7 @@ echo "==> ansible-lint (production profile)"
 ansible-lint
 echo "==> mko.fleet collection unit tests (stdlib unittest, with the Python that runs Ansible)"
 /usr/bin/python3 -B -m unittest discover -s collections/ansible_collections/mko/fleet/tests/unit -p 'test_*.py'
+echo "==> auto-sleep evaluator unit tests (roles/autosleep)"
+/usr/bin/python3 -B -m unittest discover -s roles/autosleep/tests/unit -p 'test_*.py'
 echo "==> tests"
 npx vitest run
