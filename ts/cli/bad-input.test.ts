@@ -218,7 +218,7 @@ const cases: [string, string[], RegExp][] = [
   ['sleep hooks dir relative', ['sleep', 'config', 'home', '--hooks-dir', 'hooks'], /^invalid --hooks-dir "hooks": must be an absolute directory path/],
   ['sleep hooks dir template', ['sleep', 'config', 'home', '--hooks-dir', '/x/{{y}}'], /^invalid --hooks-dir/],
   ['sleep command not JSON', ['sleep', 'config', 'pi2', '--command', 'pgrep rsync'], /^invalid --command "pgrep rsync": must be a JSON argument list/],
-  ['sleep command with a control character', ['sleep', 'config', 'pi2', '--command', '["echo","a\\u001b[2J"]'], /^invalid --command .*must be JSON argument lists of one-line strings/],
+  ['sleep command with a control character', ['sleep', 'config', 'pi2', '--command', '["echo","a\\u001b[2J"]'], /^invalid --command \[\["echo","a\\u001b\[2J"\]\]: must be one line of text without control characters$/],
   ['sleep command and clear', ['sleep', 'config', 'pi2', '--command', '["true"]', '--clear-commands'], /^--command and --clear-commands contradict each other$/],
   ['sleep unknown target', ['sleep', 'status', 'ghost'], /^no node or cluster "ghost"/],
   ['sleep now unknown node', ['sleep', 'now', 'ghost'], /^no node "ghost"/],
