@@ -188,10 +188,13 @@ describe.skipIf(!isRoot)('auto-sleep on the lab (skipped unless root)', () => {
     }
   }, 300_000);
 
-  it('wake-cluster: the voter comes back Ready and uncordoned, the worker Ready and still cordoned by the admin', async () => {
+  it('wake-cluster: the voter comes back Ready, uncordoned and with the settings it missed; the worker Ready and still cordoned by the admin', async () => {
     // Pods that keep them awake once woken: with 30 s of inactivity they would be gone again.
     await preventPod(n(2), 'keep-n1', n(1));
     await preventPod(n(2), 'keep-n4', n(4));
+    // Disabled while asleep: the node cannot be reached (exit 2), mko stores it, the wake applies it.
+    const disabled = await run('sleep', 'disable', n(1));
+    expect(disabled.exitCode).toBe(2);
     const woken = await json<WakeResult>('wol', 'wake-cluster', LAB, '--wait');
     expect(woken.exitCode, woken.stderr).toBe(0);
     const byHost = Object.fromEntries(woken.value.nodes.map((w) => [w.host, w]));
@@ -201,5 +204,7 @@ describe.skipIf(!isRoot)('auto-sleep on the lab (skipped unless root)', () => {
     expect(byHost[n(2)]).toMatchObject({ outcome: 'already up', resumed: { ready: true, uncordoned: false } });
     const [one, four] = [await nodeObject(n(2), n(1)), await nodeObject(n(2), n(4))];
     expect([ready(one), one.spec.unschedulable ?? false, ready(four), four.spec.unschedulable]).toEqual([true, false, true, true]);
+    expect((await ssh(n(1), 'systemctl is-enabled mko-autosleep.timer; systemctl is-active mko-autosleep.timer')).stdout.split('\n')).toEqual(['disabled', 'inactive']);
+    expect((await status(n(1))).state).toBe('not sleepable');
   }, 300_000);
 });

@@ -57,7 +57,9 @@ function lastJournalLine(db: Db, nodeId: number): string {
 function nodeStatus(db: Db, node: FleetNode, file: HostFile): SleepNodeStatus {
   const base = { host: node.hostname, nodeId: node.id, role: node.role, settings: effectiveSettings(db, node), result: file.status, checks: [], idleSince: null, sleepsIn: null, recorded: [] as number[] };
   if (file.status !== 'reported') {
-    return { ...base, state: file.status === 'unreachable' ? 'unreachable' : 'failed', detail: `${file.reason}${lastJournalLine(db, node.id)}` };
+    // Asleep is the usual reason here: say so before Ansible's words.
+    if (file.status === 'unreachable') return { ...base, state: 'unreachable', detail: `does not answer SSH: asleep or off${lastJournalLine(db, node.id)}` };
+    return { ...base, state: 'failed', detail: file.reason };
   }
   const report = parse(file) ?? {};
   const recorded = recordJournal(db, node, report['journal'], null);
