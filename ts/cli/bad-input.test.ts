@@ -228,6 +228,23 @@ const cases: [string, string[], RegExp][] = [
   ['health notify remove unknown', ['health', 'notify', 'remove', 'ghost', '--yes'], /^no notifier "ghost"/],
   ['health show unknown subject', ['health', 'show', 'ghost'], /^no check results for "ghost"/],
   ['health history limit', ['health', 'history', '--limit', '0'], /^invalid --limit 0/],
+
+  // sleep (auto-sleep): pi1 is home's only control-plane node
+  ['sleep enable a lone control plane', ['sleep', 'enable', 'pi1'], /^cannot make pi1 sleepable: it is a control-plane node .*no other control-plane node of cluster home stays awake \(none\); 2 must/],
+  ['sleep timeout zero', ['sleep', 'config', 'home', '--timeout', '0'], /^invalid --timeout 0: must be whole seconds from 1 to 604800/],
+  ['sleep timeout exponent', ['sleep', 'config', 'home', '--timeout', '1e3'], /^invalid --timeout "1e3": must be a number in decimal digits, e.g. 1800$/],
+  ['sleep cpu load text', ['sleep', 'config', 'home', '--cpu-load', 'lots'], /^invalid --cpu-load "lots": must be a number/],
+  ['sleep action', ['sleep', 'config', 'pi2', '--action', 'hibernate'], /^invalid --action "hibernate": must be suspend or poweroff$/],
+  ['sleep namespace', ['sleep', 'config', 'home', '--exclude-namespaces', 'kube-system,Bad_NS'], /^invalid --exclude-namespaces .*must be a comma-separated list of Kubernetes namespace names/],
+  ['sleep hooks dir relative', ['sleep', 'config', 'home', '--hooks-dir', 'hooks'], /^invalid --hooks-dir "hooks": must be an absolute directory path/],
+  ['sleep hooks dir template', ['sleep', 'config', 'home', '--hooks-dir', '/x/{{y}}'], /^invalid --hooks-dir/],
+  ['sleep command not JSON', ['sleep', 'config', 'pi2', '--command', 'pgrep rsync'], /^invalid --command "pgrep rsync": must be a JSON argument list/],
+  ['sleep command with a control character', ['sleep', 'config', 'pi2', '--command', '["echo","a\\u001b[2J"]'], /^invalid --command \[\["echo","a\\u001b\[2J"\]\]: must be one line of text without control characters$/],
+  ['sleep command and clear', ['sleep', 'config', 'pi2', '--command', '["true"]', '--clear-commands'], /^--command and --clear-commands contradict each other$/],
+  ['sleep unknown target', ['sleep', 'status', 'ghost'], /^no node or cluster "ghost"/],
+  ['sleep now unknown node', ['sleep', 'now', 'ghost'], /^no node "ghost"/],
+  ['sleep now without node', ['sleep', 'now'], /^missing <node>: usage mko sleep now <node>$/],
+  ['sleep now node without cluster', ['sleep', 'now', 'vm1'], /^node vm1 is in no cluster/],
 ];
 
 let initial: ReturnType<typeof snapshotFleet>;

@@ -33,6 +33,7 @@ export const GROUPS: readonly GroupEntry[] = [
   { name: 'ups', describe: 'UPSes through Network UPS Tools: setup, live status, the watcher and power rules', load: async () => (await import('./commands/ups/index.js')).upsCommand },
   { name: 'doctor', usage: 'doctor <target>', describe: 'Diagnose a node or a cluster: every check with its evidence and the command that fixes it', load: async () => (await import('./commands/doctor.js')).doctorCommand },
   { name: 'health', usage: 'health [command]', describe: 'Health history: the cheap checks on a schedule, their latest state, changes and notifications', load: async () => (await import('./commands/health.js')).healthCommand },
+  { name: 'sleep', describe: 'Auto-sleep: idle nodes suspend or power off, and come back Ready when woken', load: async () => (await import('./commands/sleep.js')).sleepCommand },
   { name: 'web', describe: 'The web UI and REST API (mko web: serve them)', load: async () => (await import('./commands/web.js')).webCommand },
 ];
 

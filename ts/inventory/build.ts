@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { SELECT_CLUSTERS, SELECT_NODES, toCluster, toNode, type ClusterRow, type FleetNode, type NodeRow } from '../fleet/rows.js';
+import { sleepHostVars } from '../sleep/settings.js';
 import { clusterGroup, clusterRoleGroup, FLEET_GROUPS } from './groups.js';
 
 export interface InventoryGroup {
@@ -95,6 +96,11 @@ export function buildInventory(db: Db, options: { dataDir: string }): Inventory 
   for (const row of wol) {
     const vars = hostvars[row.hostname];
     if (vars) Object.assign(vars, { mko_wol_method: row.method, mko_wol_secureon: row.secureon === 1 });
+  }
+  // Auto-sleep (mko sleep): each node's effective settings, for the autosleep role.
+  for (const [hostname, settings] of sleepHostVars(db)) {
+    const vars = hostvars[hostname];
+    if (vars) vars['mko_sleep'] = settings;
   }
   // UPS hosts (mko ups add): in ups_hosts, with their UPS for the nut role (no passwords here).
   const upses = db

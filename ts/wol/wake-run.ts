@@ -1,7 +1,7 @@
 // mko wol wake-node|wake-cluster and the wake_on_lan rule action: one run of playbooks/wake.yml
 // (the wol role's wake entry point: control plane first, then workers), with the nodes' secrets as
 // extra vars. What happened to each node comes from the role's per-node report.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
@@ -9,6 +9,7 @@ import { getCluster, getNode, listNodes, type FleetNode, type NodeRole } from '.
 import { clusterGroup } from '../inventory/groups.js';
 import { makeRunDir, readReportFile, runFields, runPlaybook, type RunContext } from '../ops/index.js';
 import { dataDirFor } from '../paths.js';
+import { recordJournal } from '../sleep/journal.js';
 import { validate } from '../validate/index.js';
 import { numberOrText } from './configure.js';
 import { getWolSettings, recordWake, type WakeOutcome, type WolMethod } from './settings.js';
@@ -42,6 +43,8 @@ export interface NodeWake {
   upAt: string | null;
   /** Seconds from sentAt to upAt. */
   seconds: number | null;
+  /** Once up: whether it was Ready, and uncordoned because auto-sleep had cordoned it (null: not checked). */
+  resumed: { ready: boolean; uncordoned: boolean; detail: string } | null;
 }
 
 export interface WakeResult {
@@ -73,8 +76,16 @@ type Json = Record<string, unknown>;
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/** The autosleep role's resume report: Ready, uncordoned; the node's journal gets recorded. */
+function resumed(db: Db, node: FleetNode, report: Json | null, operationId: number): NodeWake['resumed'] {
+  if (!report || report['installed'] !== true) return null;
+  recordJournal(db, node, report['journal'], operationId);
+  const r = report['resume'] as Json | null;
+  return r ? { ready: r['ready'] === true, uncordoned: r['uncordoned'] === true, detail: String(r['detail'] ?? '') } : null;
+}
+
 function nodeWake(db: Db, node: FleetNode, report: Json | null): NodeWake {
-  const base = { host: node.hostname, nodeId: node.id, role: node.role, method: getWolSettings(db, node.id).method };
+  const base = { host: node.hostname, nodeId: node.id, role: node.role, method: getWolSettings(db, node.id).method, resumed: null };
   if (!report) {
     return { ...base, outcome: 'failed', detail: 'the playbook wrote no report for it (see the operation log)', sentAt: null, packets: 0, packetBytes: null, upAt: null, seconds: null };
   }
@@ -96,6 +107,7 @@ async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; ho
   const limits = checkOptions(options);
   const { extraVars, secrets } = wakeSecrets(db, options.dataDir, nodes, options.onWarning);
   const dir = makeRunDir(dataDirFor(options.dbPath), 'wake');
+  mkdirSync(path.join(dir, 'autosleep'), { mode: 0o700 });
   try {
     const run = await runPlaybook(db, {
       kind: 'wake',
@@ -114,7 +126,10 @@ async function wake(db: Db, target: { name: string; kind: 'node' | 'cluster'; ho
       secrets,
       ...runFields(options),
     });
-    const woken = nodes.map((node) => nodeWake(db, node, readReportFile(path.join(dir, `${node.hostname}.json`))));
+    const woken = nodes.map((node) => ({
+      ...nodeWake(db, node, readReportFile(path.join(dir, `${node.hostname}.json`))),
+      resumed: resumed(db, node, readReportFile(path.join(dir, 'autosleep', `${node.hostname}.json`)), run.operationId),
+    }));
     for (const n of woken) {
       recordWake(db, n.nodeId, { at: n.sentAt ?? new Date().toISOString(), result: n.outcome, detail: n.detail, operationId: run.operationId });
     }

@@ -246,7 +246,7 @@ function printWake(result: WakeResult, json: boolean | undefined, strict: boolea
           n.outcome,
           n.sentAt?.slice(11, 23),
           n.seconds === null ? null : `${n.seconds.toFixed(1)}s`,
-          n.detail,
+          n.resumed ? `${n.detail}; ${n.resumed.detail}` : n.detail,
         ]),
       )}`,
     );

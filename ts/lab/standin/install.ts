@@ -16,6 +16,7 @@ const FILES: ReadonlyArray<readonly [string, string, number]> = [
   ['microk8s/microk8s', 'usr/lib/mko-standin/microk8s/microk8s', 0o755],
   ['microk8s/mk8s_agent.py', 'usr/lib/mko-standin/microk8s/mk8s_agent.py', 0o755],
   ['microk8s/mk8s_state.py', 'usr/lib/mko-standin/microk8s/mk8s_state.py', 0o644],
+  ['microk8s/kubectl', 'usr/lib/mko-standin/microk8s/kubectl', 0o755],
 ];
 
 /** Copies the double into a host's root filesystem and enables its snapd.service. */

@@ -203,6 +203,27 @@ describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless r
     });
   });
 
+  it("$SNAP/kubectl with the kubelet's kubeconfig works on a worker as that node; pods carry labels and owners", async () => {
+    const KC = '/snap/microk8s/current/kubectl --kubeconfig /var/snap/microk8s/current/credentials/kubelet.config';
+    const bare = await sh(n4, '/snap/microk8s/current/kubectl get pods');
+    expect([bare.exitCode, bare.stderr.trim()]).toEqual([1, 'The connection to the server localhost:8080 was refused - did you specify the right host or port?']);
+    expect((await ok(n1, `${K} run keep -n kube-system --image=busybox --labels=mko.io/prevent-sleep=true --overrides='{"spec":{"nodeName":"sdt-n4"}}'`)).trim()).toBe('pod/keep created');
+    type Pods = { items: { metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences?: { kind: string }[] }; spec: { nodeName: string } }[] };
+    const labelled = JSON.parse(await ok(n4, `${KC} get pods -A -l mko.io/prevent-sleep=true -o json`)) as Pods;
+    expect(labelled.items.map((p) => [p.metadata.namespace, p.metadata.name, p.spec.nodeName, p.metadata.ownerReferences ?? null])).toEqual([['kube-system', 'keep', 'sdt-n4', null]]);
+    const calico = JSON.parse(await ok(n4, `${KC} get pods -A -l k8s-app=calico-node --field-selector spec.nodeName=sdt-n4 -o json`)) as Pods;
+    expect(calico.items.map((p) => [p.metadata.name.startsWith('calico-node-'), p.metadata.ownerReferences?.[0]?.kind])).toEqual([[true, 'DaemonSet']]);
+    // The node may cordon itself and no other (NodeRestriction).
+    expect((await ok(n4, `${KC} cordon sdt-n4`)).trim()).toBe('node/sdt-n4 cordoned');
+    const other = await sh(n4, `${KC} cordon sdt-n1`);
+    expect([other.exitCode, other.stderr.trim()]).toEqual([1, 'Error from server (Forbidden): nodes "sdt-n1" is forbidden: node "sdt-n4" is not allowed to modify node "sdt-n1"']);
+    const drain = await sh(n1, `${K} drain sdt-n4 --ignore-daemonsets`);
+    expect(drain.exitCode).toBe(1);
+    expect(drain.stderr).toContain('cannot delete Pods that declare no controller (use --force to override): kube-system/keep');
+    expect((await ok(n4, `${KC} uncordon sdt-n4`)).trim()).toBe('node/sdt-n4 uncordoned');
+    expect((await ok(n1, `${K} delete pod keep -n kube-system`)).trim()).toBe('pod "keep" deleted');
+  });
+
   it('refreshes a node to the next channel; kubectl shows its new version', async () => {
     expect((await ok(n4, 'snap refresh microk8s --channel=1.32/stable')).trim()).toBe(
       'microk8s (1.32/stable) v1.32.5 from Canonical** refreshed',

@@ -116,7 +116,7 @@ export function actionRoutes(routes: ApiRoutes): void {
     additionalProperties: false,
   };
   const waitFlag = (body: Record<string, unknown>): boolean => body['wait'] !== false;
-  routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM) and wait for SSH', body: wakeBody, fields: { wait: '--wait' }, accepted: true }, async (c, deps) => {
+  routes.add({ method: 'post', path: '/nodes/:node/wake', scope: 'operate', tag: 'wol', summary: 'Wake the node (magic packet with SecureOn, or its Proxmox VM), wait for SSH and Ready, and uncordon what auto-sleep cordoned', body: wakeBody, fields: { wait: '--wait' }, accepted: true }, async (c, deps) => {
     const node = getNode(deps.db, param(c, 'node')).hostname;
     const wait = waitFlag(await jsonBody(c));
     return accepted(c, await deps.runs.start((signal) => wakeNode(deps.db, node, { ...runContext(deps, signal), wait }), ['wol', 'wake-node', node, ...waitArg(wait)]));

@@ -8,6 +8,7 @@ import { healthRoutes } from './health.js';
 import { operationRoutes } from './operations.js';
 import { proxmoxRoutes } from './proxmox.js';
 import { ruleRoutes } from './rules.js';
+import { sleepRoutes } from './sleep.js';
 import { tokenRoutes } from './tokens.js';
 import { upsRoutes } from './ups.js';
 import { wolRoutes } from './wol.js';
@@ -27,5 +28,6 @@ export function apiRoutes(): ApiRoutes {
   wolRoutes(routes);
   checkRoutes(routes);
   doctorRoutes(routes);
+  sleepRoutes(routes);
   return routes;
 }

@@ -421,6 +421,15 @@ def make_handler(agent):
                     if remote != "127.0.0.1":
                         return self.reply(403, {"error": "local requests only"})
                     return self.local(method, path[len("/mko/v1/local/"):])
+                # What a worker's apiserver-proxy forwards to a control plane: reads and writes of the
+                # Kubernetes objects, for a kubectl there that uses the kubelet's kubeconfig.
+                if path in ("/mko/v1/view", "/mko/v1/submit") and not st.is_worker() and agent.store:
+                    if not self.authorised():
+                        return self.reply(401, {"error": "invalid cluster secret"})
+                    if method == "GET":
+                        return self.reply(200, agent.view())
+                    agent.submit(self.body()["op"])
+                    return self.reply(200, {"ok": True})
                 if path in ("/mko/v1/datastore", "/mko/v1/apply"):
                     if not self.authorised():
                         return self.reply(401, {"error": "invalid cluster secret"})

@@ -401,6 +401,18 @@ def apply_op(store, op):
             nodes[op["name"]].pop("drained", None)
     elif kind == "drain":
         nodes[op["name"]].update(unschedulable=True, drained=True)
+        store["pods"] = {k: p for k, p in store.get("pods", {}).items() if p["node"] != op["name"]}
+    elif kind == "create_pod":
+        key = "%s/%s" % (op["namespace"], op["name"])
+        if key in store.setdefault("pods", {}):
+            raise OpError(409, 'pods "%s" already exists' % op["name"])
+        if op["namespace"] not in store["namespaces"]:
+            raise OpError(404, 'namespaces "%s" not found' % op["namespace"])
+        store["pods"][key] = {"labels": op["labels"], "node": op["node"], "image": op.get("image", ""), "created": now()}
+    elif kind == "delete_pod":
+        key = "%s/%s" % (op["namespace"], op["name"])
+        if store.get("pods", {}).pop(key, None) is None:
+            raise OpError(404, 'pods "%s" not found' % op["name"])
     elif kind == "node_version":
         if op["name"] in nodes:
             nodes[op["name"]]["version"] = op["version"]
