@@ -3,9 +3,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { openDb, type Db } from '../db/index.js';
 import { API_PREFIX, createApp } from '../web/app.js';
 import { createToken } from '../web/tokens.js';
+import { freePort } from './sshd.js';
 
 export interface WebFixture {
   dir: string;
@@ -44,3 +46,18 @@ export function webFixture(): WebFixture {
 }
 
 export const json = async (response: Response): Promise<Record<string, unknown>> => (await response.json()) as Record<string, unknown>;
+
+/**
+ * Cluster `edge` through the API, with these nodes (hostname, and role when not the default) on
+ * loopback addresses 127.0.0.2, .3... at a port nobody listens on: every run against them fails at
+ * once as unreachable, and nothing leaves the machine.
+ */
+export async function addUnreachableEdge(web: WebFixture, nodes: readonly (readonly [string, string?])[]): Promise<void> {
+  const { call, tokens } = web;
+  expect((await call('POST', '/clusters', { token: tokens.admin, body: { name: 'edge' } })).status).toBe(201);
+  const sshPort = await freePort();
+  for (const [i, [hostname, role]] of nodes.entries()) {
+    const body = { hostname, address: `127.0.0.${i + 2}`, sshPort, sshUser: 'ubuntu', cluster: 'edge', ...(role ? { role } : {}) };
+    expect((await call('POST', '/nodes', { token: tokens.admin, body })).status).toBe(201);
+  }
+}

@@ -9,8 +9,7 @@ import { resultsOf } from '../doctor/index.js';
 import type { CheckResult } from '../health/checks.js';
 import { listOperations } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
-import { freePort } from '../test-support/sshd.js';
-import { json, webFixture, type WebFixture } from '../test-support/web.js';
+import { addUnreachableEdge, json, webFixture, type WebFixture } from '../test-support/web.js';
 
 let web: WebFixture;
 
@@ -18,13 +17,7 @@ beforeAll(async () => {
   // The runs read the fleet through the built inventory script.
   if (!existsSync(path.join(projectRoot, 'dist', 'inventory', 'script.js'))) await execa('npm', ['run', 'build'], { cwd: projectRoot });
   web = webFixture();
-  const { call, tokens } = web;
-  expect((await call('POST', '/clusters', { token: tokens.admin, body: { name: 'edge' } })).status).toBe(201);
-  // Loopback on a port nobody listens on: every node is unreachable at once, nothing leaves the machine.
-  const sshPort = await freePort();
-  for (const [hostname, address] of [['dr1', '127.0.0.2'], ['dr2', '127.0.0.3']]) {
-    expect((await call('POST', '/nodes', { token: tokens.admin, body: { hostname, address, sshPort, sshUser: 'ubuntu', cluster: 'edge' } })).status).toBe(201);
-  }
+  await addUnreachableEdge(web, [['dr1'], ['dr2']]);
 });
 
 afterAll(() => web.close());

@@ -10,8 +10,7 @@ import { parseReport, storeReports } from '../hardware/index.js';
 import { getOperation } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
 import { collectedReport } from '../test-support/hardware.js';
-import { freePort } from '../test-support/sshd.js';
-import { json, webFixture, type WebFixture } from '../test-support/web.js';
+import { addUnreachableEdge, json, webFixture, type WebFixture } from '../test-support/web.js';
 
 const SECUREON = '0a:1b:2c:3d:4e:5f';
 
@@ -21,14 +20,8 @@ beforeAll(async () => {
   // The runs read the fleet through the built inventory script.
   if (!existsSync(path.join(projectRoot, 'dist', 'inventory', 'script.js'))) await execa('npm', ['run', 'build'], { cwd: projectRoot });
   web = webFixture();
+  await addUnreachableEdge(web, [['hw1'], ['hw2']]);
   const { call, tokens } = web;
-  expect((await call('POST', '/clusters', { token: tokens.admin, body: { name: 'edge' } })).status).toBe(201);
-  // Loopback on a port nobody listens on: every run fails at once, and nothing leaves the machine.
-  const sshPort = await freePort();
-  for (const [hostname, address] of [['hw1', '127.0.0.2'], ['hw2', '127.0.0.3']]) {
-    const added = await call('POST', '/nodes', { token: tokens.admin, body: { hostname, address, sshPort, sshUser: 'ubuntu', cluster: 'edge' } });
-    expect(added.status).toBe(201);
-  }
   expect((await call('POST', '/clusters', { token: tokens.admin, body: { name: 'empty' } })).status).toBe(201);
 });
 

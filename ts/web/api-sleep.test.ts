@@ -7,22 +7,14 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getOperation } from '../ops/index.js';
 import { projectRoot } from '../paths.js';
-import { freePort } from '../test-support/sshd.js';
-import { json, webFixture, type WebFixture } from '../test-support/web.js';
+import { addUnreachableEdge, json, webFixture, type WebFixture } from '../test-support/web.js';
 
 let web: WebFixture;
 
 beforeAll(async () => {
   if (!existsSync(path.join(projectRoot, 'dist', 'inventory', 'script.js'))) await execa('npm', ['run', 'build'], { cwd: projectRoot });
   web = webFixture();
-  const { call, tokens } = web;
-  expect((await call('POST', '/clusters', { token: tokens.admin, body: { name: 'edge' } })).status).toBe(201);
-  // Loopback on a port nobody listens on: every run fails at once, and nothing leaves the machine.
-  const sshPort = await freePort();
-  for (const [hostname, address, role] of [['cp1', '127.0.0.2', 'control-plane'], ['w1', '127.0.0.3', 'worker']]) {
-    const added = await call('POST', '/nodes', { token: tokens.admin, body: { hostname, address, sshPort, sshUser: 'ubuntu', cluster: 'edge', role } });
-    expect(added.status).toBe(201);
-  }
+  await addUnreachableEdge(web, [['cp1', 'control-plane'], ['w1', 'worker']]);
 });
 
 afterAll(() => web.close());
