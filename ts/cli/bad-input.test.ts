@@ -264,7 +264,7 @@ beforeAll(async () => {
   await ok(['wol', 'configure', 'pi2', '--mac', '2c:cf:67:00:00:02', '--secureon', '-'], '01:02:03:04:05:06\n');
   await ok(['health', 'notify', 'add', 'hook', '--webhook', '-'], 'https://hooks.example.com/s3cr3t-0001\n');
   initial = snapshotFleet(dbPath);
-}, 60_000);
+}, 300_000);
 
 afterAll(() => {
   console.log(`bad-input suite: ${cases.length} cases`);

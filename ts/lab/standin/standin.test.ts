@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { labDown, labUp, sshArgs } from '../index.js';
 import type { LabHost, LabInfo } from '../index.js';
+import { testLabName } from '../../test-support/lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const M = '/snap/bin/microk8s';
@@ -22,7 +23,7 @@ interface HaStatus {
 }
 
 describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless root: the lab makes netns, bridges, mounts)', () => {
-  const name = 'sdt';
+  const name = testLabName('sdt');
   let stateDir = '';
   let info: LabInfo;
   let n1: LabHost, n2: LabHost, n3: LabHost, n4: LabHost;
