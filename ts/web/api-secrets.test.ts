@@ -140,7 +140,9 @@ describe('secrets', () => {
     const specs = [...apiRoutes().specs.filter((s) => s.method !== 'delete'), ...apiRoutes().specs.filter((s) => s.method === 'delete').sort((a, b) => removalOrder(a) - removalOrder(b))];
     const started: string[] = [];
     for (const spec of specs as RouteSpec[]) {
-      const url = spec.path.replace(/:([a-z]+)/g, (_, name: string) => values[name] ?? 'x');
+      // Auto-sleep refuses a lone control-plane node (n1): its routes act on the worker.
+      const on = spec.path.startsWith('/nodes/:node/sleep') ? { ...values, node: 'n2' } : values;
+      const url = spec.path.replace(/:([a-z]+)/g, (_, name: string) => on[name] ?? 'x');
       const what = `${spec.method.toUpperCase()} ${url}`;
       const key = `${spec.method} ${spec.path}`;
       const body = spec.method === 'get' ? undefined : (bodies[key] ?? (spec.method === 'delete' ? { confirm: true } : {}));
