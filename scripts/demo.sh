@@ -76,6 +76,8 @@ before=$(last_op)
 dummy_ups "OL"
 wait_for_op startup "$before"
 kill "$watcher" 2>/dev/null || true
+# Its own exit first: mko web --with-watcher refuses to start beside a watcher still stopping.
+wait "$watcher" 2>/dev/null || true
 step "   Back: HA and Ready" cluster status lab
 step "   What the watcher saw" ups events --limit 5
 step "7. Diagnostics after the power drill: every check of mko doctor, with the fix of any that does not pass" doctor lab
