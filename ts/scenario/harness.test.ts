@@ -12,11 +12,11 @@ import { listScenarios, runScenarios, type ScenarioResult } from './harness.js';
 const isRoot = process.getuid?.() === 0;
 const LAB = testLabName('hns');
 
-function scenario(root: string, name: string, tasks: string, verify?: string): void {
+function scenario(root: string, name: string, tasks: string, verify?: string, { hosts = 'all', molecule = '' } = {}): void {
   const dir = path.join(root, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'molecule.yml'), 'driver:\n  name: delegated\nplatforms:\n  - name: h1\n  - name: h2\n');
-  writeFileSync(path.join(dir, 'converge.yml'), `- name: Converge\n  hosts: all\n  become: true\n  gather_facts: false\n  tasks:\n${tasks}`);
+  writeFileSync(path.join(dir, 'molecule.yml'), `driver:\n  name: delegated\nplatforms:\n  - name: h1\n  - name: h2\n${molecule}`);
+  writeFileSync(path.join(dir, 'converge.yml'), `- name: Converge\n  hosts: "${hosts}"\n  become: true\n  gather_facts: false\n  tasks:\n${tasks}`);
   if (verify) writeFileSync(path.join(dir, 'verify.yml'), `- name: Verify\n  hosts: all\n  become: true\n  gather_facts: false\n  tasks:\n${verify}`);
 }
 
@@ -46,6 +46,11 @@ describe.skipIf(!isRoot)('scenario harness', () => {
       'starts-fresh',
       '    - name: Find nothing an earlier scenario wrote\n      ansible.builtin.command: test ! -e /etc/mko-good\n      changed_when: false\n',
     );
+    // Like the project's scenarios: molecule.yml names a default group, the harness's lab group wins.
+    const elsewhere = 'provisioner:\n  inventory:\n    group_vars:\n      all:\n        mko_scenario_group: cluster_elsewhere\n';
+    const noop = '    - name: Do nothing\n      ansible.builtin.command: "true"\n      changed_when: false\n';
+    scenario(root, 'own-group', noop, undefined, { hosts: '{{ mko_scenario_group }}', molecule: elsewhere });
+    scenario(root, 'plays-nowhere', noop, undefined, { hosts: '{{ mko_scenario_group }}__none' });
     db = openDb(path.join(dir, 'mko.db'));
     results = await runScenarios(listScenarios(root), { db, dbPath: path.join(dir, 'mko.db'), dataDir: dir, labName: LAB });
   }, 600_000);
@@ -71,6 +76,18 @@ describe.skipIf(!isRoot)('scenario harness', () => {
     const bad = results.find((r) => r.name === 'breaks-check');
     expect(bad?.steps.check).toBe('failed');
     expect(bad?.steps.converge).toBe('not run');
+  });
+
+  it("plays on the lab's own cluster group, whatever group molecule.yml names", () => {
+    const own = results.find((r) => r.name === 'own-group');
+    expect(own?.error).toBeUndefined();
+    expect(own?.steps.converge).toBe('passed');
+  });
+
+  it('fails a scenario whose plays match no host of the lab: it would test nothing', () => {
+    const nowhere = results.find((r) => r.name === 'plays-nowhere');
+    expect(nowhere?.steps.check).toBe('failed');
+    expect(nowhere?.error).toBe(`check: check mode failed: no host of cluster_${LAB} played (check the hosts: of its plays)`);
   });
 
   it('starts each scenario on the lab as it was after onboarding, although scenarios share it', () => {

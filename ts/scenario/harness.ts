@@ -125,6 +125,24 @@ export async function tearDownLab(options: HarnessOptions): Promise<void> {
   unregisterLab(options.db, options.dataDir, options.labName);
 }
 
+/** A failed run in one line: what ansible-playbook's exit means, and each host's failed task and message. */
+function why(run: PlaybookResult): string {
+  const hosts = Object.entries(run.failures)
+    .filter(([, f]) => !f.ignored)
+    .map(([host, f]) => `${host}: ${f.status} at "${f.task ?? '?'}": ${f.message.replace(/\s+/g, ' ').slice(0, 400)}`);
+  return [run.exitMeaning, ...hosts].join('; ');
+}
+
+/**
+ * The variables of a scenario's runs: molecule.yml's group_vars, which are the project's own
+ * templates ("{{ mko_scenario_group }}") that Molecule has Ansible template too, so they go as
+ * written, not as data; and the group the scenario plays on, this lab's cluster, which wins over
+ * the default molecule.yml names (cluster_mol) so that a lab of another name is not played around.
+ */
+export function scenarioVars(scenario: Pick<Scenario, 'extraVars'>, group: string): Record<string, unknown> {
+  return { ...scenario.extraVars, mko_scenario_group: group };
+}
+
 function changedHosts(result: PlaybookResult): string[] {
   return Object.entries(result.recap)
     .filter(([, r]) => r.changed > 0)
@@ -144,6 +162,7 @@ export async function runScenario(scenario: Scenario, options: HarnessOptions, l
     operations,
   });
   const converge = path.join(scenario.dir, 'converge.yml');
+  const group = clusterGroup(options.labName);
   const play = async (step: ScenarioStep, file: string, extra: { check?: boolean; extraArgs?: string[] } = {}): Promise<PlaybookResult> => {
     options.onProgress?.(`${scenario.name}: ${step}`);
     const run = await runPlaybook(options.db, {
@@ -151,19 +170,18 @@ export async function runScenario(scenario: Scenario, options: HarnessOptions, l
       target: scenario.name,
       playbook: file,
       dbPath: options.dbPath,
-      limit: clusterGroup(options.labName),
-      // The group every scenario plays on: this lab's cluster (molecule.yml names the default one).
-      extraVars: { mko_scenario_group: clusterGroup(options.labName) },
+      limit: group,
       ...(extra.check ? { check: true } : {}),
-      // molecule.yml's group_vars are the project's own templates ("{{ mko_scenario_group }}"),
-      // which Molecule has Ansible template too: they go as written, not as data.
-      extraArgs: [...(Object.keys(scenario.extraVars).length > 0 ? ['-e', JSON.stringify(scenario.extraVars)] : []), ...(extra.extraArgs ?? [])],
+      extraArgs: ['-e', JSON.stringify(scenarioVars(scenario, group)), ...(extra.extraArgs ?? [])],
       ...(options.onOutput ? { onOutput: options.onOutput } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     operations.push(run.operationId);
     return run;
   };
+  /** A step's run that failed, or that played on no host of the lab (a scenario that tests nothing). */
+  const failed = (run: PlaybookResult): string | undefined =>
+    run.status !== 'succeeded' ? why(run) : Object.keys(run.recap).length === 0 ? `no host of ${group} played (check the hosts: of its plays)` : undefined;
   const fail = (step: ScenarioStep, why: string): ScenarioResult => {
     steps[step] = 'failed';
     return result(`${step}: ${why}`);
@@ -171,37 +189,38 @@ export async function runScenario(scenario: Scenario, options: HarnessOptions, l
 
   try {
     const syntax = await play('syntax', converge, { extraArgs: ['--syntax-check'] });
-    if (syntax.status !== 'succeeded') return fail('syntax', syntax.exitMeaning);
+    if (syntax.status !== 'succeeded') return fail('syntax', why(syntax));
     steps.syntax = 'passed';
 
     await lab.ready(scenario.hosts);
     const prepare = path.join(scenario.dir, 'prepare.yml');
     if (existsSync(prepare)) {
-      const prepared = await play('prepare', prepare);
-      if (prepared.status !== 'succeeded') return fail('prepare', prepared.exitMeaning);
+      const prepared = failed(await play('prepare', prepare));
+      if (prepared) return fail('prepare', prepared);
       steps.prepare = 'passed';
     } else {
       steps.prepare = 'skipped';
     }
 
-    const check = await play('check', converge, { check: true });
-    if (check.status !== 'succeeded') return fail('check', `check mode failed (${check.exitMeaning})`);
+    const check = failed(await play('check', converge, { check: true }));
+    if (check) return fail('check', `check mode failed: ${check}`);
     steps.check = 'passed';
 
-    const first = await play('converge', converge);
-    if (first.status !== 'succeeded') return fail('converge', first.exitMeaning);
+    const first = failed(await play('converge', converge));
+    if (first) return fail('converge', first);
     steps.converge = 'passed';
 
     const second = await play('idempotence', converge);
-    if (second.status !== 'succeeded') return fail('idempotence', second.exitMeaning);
+    const again = failed(second);
+    if (again) return fail('idempotence', again);
     const changed = changedHosts(second);
     if (changed.length > 0) return fail('idempotence', `second converge changed things: ${changed.join(', ')}`);
     steps.idempotence = 'passed';
 
     const verify = path.join(scenario.dir, 'verify.yml');
     if (existsSync(verify)) {
-      const verified = await play('verify', verify);
-      if (verified.status !== 'succeeded') return fail('verify', verified.exitMeaning);
+      const verified = failed(await play('verify', verify));
+      if (verified) return fail('verify', verified);
       steps.verify = 'passed';
     } else {
       steps.verify = 'skipped';
