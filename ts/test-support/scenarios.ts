@@ -35,6 +35,8 @@ export function describeScenarios(share: ScenarioShare): void {
         labName: testLabName(`ml${share}`),
         onProgress: (m) => process.stderr.write(`scenario ${share}: ${m}\n`),
       });
+      // What each took, for the suite's time budget (the lab's boot counts to the first of a size).
+      for (const r of results) process.stderr.write(`scenario ${share}: ${r.name} ${r.error ? 'FAILED' : 'passed'} in ${Math.round(r.seconds)} s\n`);
     }, 1_800_000);
 
     afterAll(() => {
