@@ -19,9 +19,9 @@ const ALONE = [
 // machine). Two workers take files from the front: starting the long ones first keeps one worker
 // from being left with a 10-minute file at the end while the other idles.
 const LONGEST = [
+  'ts/scenario/scenarios-b.test.ts', // 4 MicroK8s scenarios, each forming a cluster: the longest
+  'ts/scenario/scenarios-a.test.ts', // 3 MicroK8s scenarios and 6 light ones
   'ts/cluster/power.test.ts', // 610
-  'ts/scenario/scenarios-b.test.ts',
-  'ts/scenario/scenarios-a.test.ts',
   'ts/doctor/doctor.test.ts', // 568 at load 11
   'ts/sleep/lab.test.ts',
   'ts/health/watch-lab.test.ts', // 383 at load 11
