@@ -10,6 +10,8 @@ export interface DoctorOptions {
   cheapOnly?: boolean;
   /** More role variables, e.g. diagnostics_cert_warn_days (thresholds). */
   vars?: Record<string, unknown>;
+  /** The operation's kind: 'doctor', or 'health' for a pass of mko health watch (pruned by it). */
+  kind?: 'doctor' | 'health';
 }
 
 export interface DoctorRun {
@@ -49,7 +51,7 @@ function missingReport(file: Exclude<HostFile, { status: 'reported' }>, address:
 export async function runDoctor(db: Db, ctx: RunContext, target: string, opts: DoctorOptions = {}): Promise<DoctorRun> {
   const resolved = resolveTarget(db, target);
   const { result, files } = await runForHostReports(db, {
-    kind: 'doctor',
+    kind: opts.kind ?? 'doctor',
     target: resolved.name,
     playbook: 'doctor.yml',
     limit: resolved.limit,

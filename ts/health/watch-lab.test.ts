@@ -16,6 +16,7 @@ import { buildCli, mkoBin } from '../test-support/cli.js';
 import { pollUntil, tearDownLab, testLabName } from '../test-support/lab.js';
 import type { HealthMessage } from './notify.js';
 import type { HealthPass } from './watch.js';
+import { openDb } from '../db/index.js';
 
 const isRoot = process.getuid?.() === 0;
 const LAB = testLabName('hlw');
@@ -84,12 +85,13 @@ describe.skipIf(!isRoot)('mko health watch on a lab cluster (skipped unless root
     await tearDownLab(LAB, dbPath, dir);
   }, 300_000);
 
-  it('a first pass stores every cheap check as a doctor operation; a second, with nothing changed, records and sends nothing', async () => {
+  it('a first pass stores every cheap check as a health operation; a second, with nothing changed, records and sends nothing, and forgets the first run once it is older than --keep', async () => {
     const first = await pass();
     expect(first.targets).toEqual([{ target: LAB, operationId: expect.any(Number), checks: expect.any(Number), error: null }]);
     expect(first.targets[0]?.checks).toBeGreaterThan(3);
     const operation = JSON.parse(await ok('operation', 'show', String(first.targets[0]?.operationId), '--json')) as { kind: string; status: string };
-    expect(operation.kind).toBe('doctor');
+    expect(operation.kind).toBe('health');
+    expect(first.pruned).toBe(0);
     const states = JSON.parse(await ok('health', 'show', NODE, '--json')) as { id: string; status: string; since: string }[];
     expect(states.find((s) => s.id === 'microk8s.services')).toMatchObject({ status: 'pass' });
     expect(states.every((s) => s.id !== 'certs.expiry')).toBe(true);
@@ -99,7 +101,17 @@ describe.skipIf(!isRoot)('mko health watch on a lab cluster (skipped unless root
     const sentBefore = { command: commandEvents().length, webhook: posted.length };
     expect(sentBefore).toEqual({ command: first.events.length, webhook: first.events.length });
 
+    // The first run finished 8 days ago, as far as the database knows: past the default --keep 7d.
+    const firstRun = first.targets[0]?.operationId;
+    const db = openDb(dbPath);
+    try {
+      db.prepare("UPDATE operations SET started_at = '2020-01-01T00:00:00.000Z', finished_at = '2020-01-01T00:01:00.000Z' WHERE id = ?").run(firstRun);
+    } finally {
+      db.close();
+    }
     const second = await pass();
+    expect(second.pruned).toBe(1);
+    expect((await run('operation', 'show', String(firstRun))).stderr).toBe(`mko: no operation ${firstRun}: see mko operation list`);
     expect(second.events).toEqual([]);
     expect(second.deliveries).toEqual([]);
     expect({ command: commandEvents().length, webhook: posted.length }).toEqual(sentBefore);

@@ -5,6 +5,7 @@
 import { fleetTargets } from '../fleet/index.js';
 import type { Db } from '../db/index.js';
 import { runDoctor } from '../doctor/index.js';
+import { pruneOperations } from '../ops/index.js';
 import { UserError } from '../errors.js';
 import type { RunContext } from '../ops/index.js';
 import { CHECK_STATUSES, type CheckStatus } from './checks.js';
@@ -27,10 +28,15 @@ export interface HealthPass {
   counts: Record<CheckStatus, number>;
   events: HealthEvent[];
   deliveries: DeliveryResult[];
+  /** Runs of earlier passes forgotten by this one (older than keepMs). */
+  pruned: number;
 }
 
+/** How long a pass's check run is kept (its operation, log and results), unless told: a week. */
+export const DEFAULT_KEEP_MS = 7 * 86_400_000;
+
 /** One pass of the cheap checks over `targets` (default: the whole fleet). */
-export async function healthPass(db: Db, ctx: RunContext, options: { targets?: readonly string[] } = {}): Promise<HealthPass> {
+export async function healthPass(db: Db, ctx: RunContext, options: { targets?: readonly string[]; keepMs?: number } = {}): Promise<HealthPass> {
   const startedAt = new Date().toISOString();
   const targets = options.targets && options.targets.length > 0 ? [...options.targets] : fleetTargets(db);
   const counts = Object.fromEntries(CHECK_STATUSES.map((s) => [s, 0])) as Record<CheckStatus, number>;
@@ -39,7 +45,7 @@ export async function healthPass(db: Db, ctx: RunContext, options: { targets?: r
   for (const target of targets) {
     if (ctx.signal?.aborted) break;
     try {
-      const { operationId, results, status } = await runDoctor(db, ctx, target, { cheapOnly: true });
+      const { operationId, results, status } = await runDoctor(db, ctx, target, { cheapOnly: true, kind: 'health' });
       // A run stopped half way (Ctrl-C, SIGTERM, a cancel) says nothing about the nodes: its
       // missing reports would read as broken nodes. Nothing of it is stored.
       if (status === 'cancelled' || ctx.signal?.aborted) {
@@ -58,11 +64,15 @@ export async function healthPass(db: Db, ctx: RunContext, options: { targets?: r
     }
   }
   const deliveries = await notifyEvents(db, ctx.dataDir, events, ctx.signal ? { signal: ctx.signal } : {});
-  return { startedAt, finishedAt: new Date().toISOString(), targets: passes, counts, events, deliveries };
+  // A timer's pass every 5 minutes is 2,000 runs a week: the older ones go (the latest state of
+  // every check and its change events stay; they lose only the link to the run).
+  const { operations: pruned } = pruneOperations(db, { olderThanMs: options.keepMs ?? DEFAULT_KEEP_MS, kinds: ['health'] });
+  return { startedAt, finishedAt: new Date().toISOString(), targets: passes, counts, events, deliveries, pruned };
 }
 
 export interface WatchOptions {
   targets?: readonly string[];
+  keepMs?: number;
   intervalMs: number;
   /** Each pass, as it ends. */
   onPass: (pass: HealthPass) => void;
@@ -76,7 +86,7 @@ export async function watchHealth(db: Db, ctx: RunContext, options: WatchOptions
   while (!signal?.aborted) {
     const begun = Date.now();
     try {
-      options.onPass(await healthPass(db, ctx, options.targets ? { targets: options.targets } : {}));
+      options.onPass(await healthPass(db, ctx, { ...(options.targets ? { targets: options.targets } : {}), ...(options.keepMs !== undefined ? { keepMs: options.keepMs } : {}) }));
     } catch (error) {
       if (signal?.aborted) break;
       options.onError(error as Error);
@@ -104,6 +114,7 @@ export function passText(pass: HealthPass): string {
   const failedDeliveries = pass.deliveries.filter((d) => !d.ok).length;
   return (
     `checked ${ops}: ${total} check(s), ${total === 0 ? 'no results' : counts.length ? counts.join(', ') : 'all pass'}; ${pass.events.length} change(s)` +
-    (pass.deliveries.length ? `, ${pass.deliveries.length} notification(s)${failedDeliveries ? ` (${failedDeliveries} failed)` : ''}` : '')
+    (pass.deliveries.length ? `, ${pass.deliveries.length} notification(s)${failedDeliveries ? ` (${failedDeliveries} failed)` : ''}` : '') +
+    (pass.pruned ? `; forgot ${pass.pruned} run(s) of earlier passes` : '')
   );
 }

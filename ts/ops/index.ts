@@ -12,3 +12,4 @@ export { readPidFile, removeOwnPidFile, stopPidFileProcess, writePidFile, type S
 export { startInBackground, type Started } from './background.js';
 export { runFields, type CheckMode, type RunContext } from './run-context.js';
 export { runForHostReports, type HostFile, type ReportingRun } from './host-reports.js';
+export { parseAge, pruneOperations, type PruneOptions, type PruneResult } from './prune.js';

@@ -4,6 +4,7 @@ import type { CheckStatus } from '../../health/checks.js';
 import { deliveriesOf, getNotifier, listNotifiers, addNotifier, removeNotifier, type Notifier } from '../../health/notifiers.js';
 import { latestStates, listHealthEvents, subjectHealth } from '../../health/store.js';
 import { parseInterval } from '../../health/duration.js';
+import { parseAge } from '../../ops/prune.js';
 import { eventText } from '../../health/notify.js';
 import type { HealthPass } from '../../health/watch.js';
 import { UserError } from '../../errors.js';
@@ -88,7 +89,7 @@ const history = command<HistoryArgs>({
     }),
 });
 
-type WatchArgs = Args<{ targets?: string[]; interval: string; once?: boolean; json?: boolean }>;
+type WatchArgs = Args<{ targets?: string[]; interval: string; keep: string; once?: boolean; json?: boolean }>;
 const watch = command<WatchArgs>({
   command: 'watch [targets..]',
   describe: 'Run the cheap checks (mko doctor --cheap) on a schedule: store each result, record an event when a check changes status, notify',
@@ -96,12 +97,14 @@ const watch = command<WatchArgs>({
     y
       .positional('targets', { type: 'string', array: true, describe: 'Clusters or nodes to check (default: every cluster with nodes, and nodes in none)' })
       .option('interval', { type: 'string', nargs: 1, default: '5m', describe: 'Time between passes: 30s, 5m, 1h30m (10s to 24h)' })
+      .option('keep', { type: 'string', nargs: 1, default: '7d', describe: "How long each pass's check run (its operation) is kept: 7d, 30d, 12h" })
       .option('once', { type: 'boolean', describe: 'One pass, then exit (what the systemd timer runs)' })
       .option('json', { type: 'boolean', describe: 'With --once: the pass as JSON' })
       .example('$0 health watch --once', 'One pass over the fleet')
       .example('$0 health watch --interval 2m', 'A pass every two minutes until stopped')),
   handler: async (argv) => {
     const intervalMs = parseInterval(argv.interval);
+    const keepMs = parseAge(argv.keep, '--keep');
     if (argv.json && !argv.once) throw new UserError('--json goes with --once (one pass, one JSON document): add --once, or drop --json');
     // Loaded here: the watch runs playbooks, the other health commands only read.
     const { healthPass, passText, watchHealth } = await import('../../health/watch.js');
@@ -117,7 +120,7 @@ const watch = command<WatchArgs>({
         for (const d of pass.deliveries.filter((x) => !x.ok)) log(`notifier ${d.notifier} failed for event ${d.eventId}: ${d.detail}`);
       };
       if (argv.once) {
-        const pass = await healthPass(ctx.db, run, { targets });
+        const pass = await healthPass(ctx.db, run, { targets, keepMs });
         if (argv.json) printJson(pass);
         else logPass(pass);
         // A target that could not be checked at all: the timer's unit shows it failed.
@@ -128,6 +131,7 @@ const watch = command<WatchArgs>({
       await watchHealth(ctx.db, run, {
         ...(targets.length ? { targets } : {}),
         intervalMs,
+        keepMs,
         onPass: logPass,
         onError: (error) => log(`pass failed: ${error.message}`),
       });

@@ -7,6 +7,8 @@ import {
   listEvents,
   listOperations,
   OPERATION_STATUSES,
+  parseAge,
+  pruneOperations,
   runRetry,
   type Operation,
   type OperationEvent,
@@ -194,4 +196,25 @@ const retry = command<Args<{ id: number }>>({
     }),
 });
 
-export const operationCommand = group('operation', 'The history of every playbook run', [list, show, follow, cancel, retry], ['$0 operation list', 'Recent operations']);
+const prune = command<Args<{ olderThan: string; kind: string[]; dryRun?: boolean; json?: boolean }>>({
+  command: 'prune',
+  describe: 'Forget finished operations older than an age, with their logs, events and check results',
+  builder: builder<Args<{ olderThan: string; kind: string[]; dryRun?: boolean; json?: boolean }>>((y) =>
+    y
+      .option('older-than', { type: 'string', demandOption: true, describe: 'Age in days and hours: 30d, 12h, 1d12h' })
+      .option('kind', { type: 'string', array: true, default: [], describe: 'Only operations of these kinds (see operation list)' })
+      .option('dry-run', { type: 'boolean', describe: 'Count them, forget nothing' })
+      .option('json', { type: 'boolean' })
+      .example('$0 operation prune --older-than 90d', 'Forget what finished more than 90 days ago')
+      .example('$0 operation prune --older-than 7d --kind health --dry-run', 'How many health checks runs are older than a week'),
+  ),
+  handler: (argv) =>
+    withContext(argv, ({ db }) => {
+      const result = pruneOperations(db, { olderThanMs: parseAge(argv.olderThan, '--older-than'), kinds: argv.kind, dryRun: argv.dryRun === true });
+      if (argv.json) return printJson(result);
+      const which = `operation(s)${argv.kind.length > 0 ? ` of kind ${argv.kind.join(', ')}` : ''} finished before ${result.before.replace('T', ' ').slice(0, 16)} UTC`;
+      print(result.dryRun ? `Would forget ${result.operations} ${which}` : `Forgot ${result.operations} ${which}`);
+    }),
+});
+
+export const operationCommand = group('operation', 'The history of every playbook run', [list, show, follow, cancel, retry, prune], ['$0 operation list', 'Recent operations']);

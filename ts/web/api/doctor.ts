@@ -33,7 +33,7 @@ export function doctorRoutes(routes: ApiRoutes): void {
       const ref = param(c, 'operation');
       if (!/^\d{1,15}$/.test(ref)) throw new UserError(`invalid operation id ${JSON.stringify(ref)}: must be a number (see GET /api/v1/operations)`, 1, 'operation');
       const operation = getOperation(db, Number(ref));
-      if (operation.kind !== 'doctor') throw new UserError(`operation ${operation.id} is a ${operation.kind} run, not mko doctor: see GET /api/v1/operations/${operation.id}`, 1, 'operation');
+      if (operation.kind !== 'doctor' && operation.kind !== 'health') throw new UserError(`operation ${operation.id} is a ${operation.kind} run, not mko doctor: see GET /api/v1/operations/${operation.id}`, 1, 'operation');
       // The playbook's end is recorded before the results are stored: wait for this server's run.
       if (runs.runs(operation.id) && operation.status !== 'running') await runs.settled(operation.id);
       const results = resultsOf(db, operation.id);
