@@ -1,5 +1,7 @@
 import type { Db } from '../db/index.js';
-import { resolveTarget } from '../fleet/index.js';
+import { resolveTarget, type FleetNode } from '../fleet/index.js';
+import { shellWord, sshLogin } from '../inventory/index.js';
+import { sudoersFileFor } from '../ssh/index.js';
 import type { CheckResult } from '../health/checks.js';
 import { runFields, runForHostReports, type HostFile, type PlaybookResult, type RunContext } from '../ops/index.js';
 import { parseDiagnosticsReport } from './report.js';
@@ -31,14 +33,28 @@ const failed = (id: string, host: string, summary: string, evidence: string, fix
   id, scope: 'node', subject: host, severity: 'critical', status: 'fail', summary, evidence, fix, cheap: true,
 });
 
+/**
+ * The fix for a node whose login user lost passwordless sudo: install the same sudoers drop-in as
+ * the node's set-up instructions (checked by visudo first), over an ssh -t login so that sudo can
+ * ask for the user's password once; it ends with `sudo -n true`, so it fails unless it worked.
+ */
+export function sudoFix(node: FleetNode, dataDir: string): string {
+  if (node.sshUser === 'root') return `mko node test-ssh ${node.hostname}`;
+  const script = [
+    `f=$(mktemp) && echo "${node.sshUser} ALL=(ALL:ALL) NOPASSWD: ALL" > "$f" && sudo visudo -cf "$f"`,
+    `sudo install -m 0440 -o root -g root "$f" ${sudoersFileFor(node.sshUser)}; rm -f "$f"; sudo -n true`,
+  ].join(' && ');
+  return `${sshLogin(node, dataDir, { tty: true })} ${shellWord(script)}`;
+}
+
 /** What a host without a report says: unreachable, no sudo, or a run that broke there. */
-function missingReport(file: Exclude<HostFile, { status: 'reported' }>, address: string, user: string): CheckResult {
+function missingReport(file: Exclude<HostFile, { status: 'reported' }>, node: FleetNode, dataDir: string): CheckResult {
   if (file.status === 'unreachable') {
     return failed('ssh.reachable', file.host, `cannot reach ${file.host} over SSH`, file.reason, `mko node test-ssh ${file.host}`);
   }
   if (/sudo|become|privilege|password is required/i.test(file.reason)) {
-    return failed('ssh.sudo', file.host, `${user} cannot run commands as root with sudo on ${file.host}`, file.reason,
-      `ssh ${user}@${address} 'echo "${user} ALL=(ALL) NOPASSWD: ALL" | sudo tee /etc/sudoers.d/90-mko'`);
+    return failed('ssh.sudo', file.host, `${node.sshUser} cannot run commands as root with sudo on ${file.host}: give it passwordless sudo again (the fix asks for its password once)`,
+      file.reason, sudoFix(node, dataDir));
   }
   return failed('diagnostics.run', file.host, `the checks could not run on ${file.host}`, file.reason, null);
 }
@@ -66,7 +82,7 @@ export async function runDoctor(db: Db, ctx: RunContext, target: string, opts: D
     const file = files[i];
     if (!file) return;
     if (file.status !== 'reported') {
-      nodeResults.push(missingReport(file, node.address, node.sshUser));
+      nodeResults.push(missingReport(file, node, ctx.dataDir));
       return;
     }
     const parsed = parseDiagnosticsReport(file.text);

@@ -21,6 +21,22 @@ export function shellWord(word: string): string {
   return /^[A-Za-z0-9_./:=@-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The known_hosts file mko's SSH uses for every node (host keys trusted on first contact, then pinned). */
+export const knownHostsFile = (dataDir: string): string => path.join(dataDir, 'known_hosts');
+
+/**
+ * The ssh command line that logs in to a node as Ansible does (its known_hosts options, key, port
+ * and user), quoted for a shell: what a printed fix starts with. `tty` adds -t, for a command that
+ * prompts (sudo asking for the user's password).
+ */
+export function sshLogin(node: Pick<FleetNode, 'address' | 'sshUser' | 'sshPort' | 'sshKeyPath'>, dataDir: string, opts: { tty?: boolean } = {}): string {
+  const words = ['ssh', ...(opts.tty ? ['-t'] : []), '-o', `UserKnownHostsFile=${knownHostsFile(dataDir)}`, '-o', 'StrictHostKeyChecking=accept-new'];
+  if (node.sshKeyPath) words.push('-i', node.sshKeyPath);
+  if (node.sshPort !== 22) words.push('-p', String(node.sshPort));
+  words.push(`${node.sshUser}@${node.address}`);
+  return words.map(shellWord).join(' ');
+}
+
 export function hostVars(node: FleetNode): Record<string, unknown> {
   const vars: Record<string, unknown> = {
     ansible_host: node.address,
@@ -126,7 +142,7 @@ export function buildInventory(db: Db, options: { dataDir: string }): Inventory 
     }
   }
 
-  const knownHosts = path.join(options.dataDir, 'known_hosts');
+  const knownHosts = knownHostsFile(options.dataDir);
   return {
     _meta: { hostvars },
     all: {

@@ -24,12 +24,15 @@ const templates: Record<InstructionsFormat, Handlebars.TemplateDelegate> = {
   markdown: hbs.compile(readFileSync(path.join(templatesDir, 'ssh-instructions.md.hbs'), 'utf8'), { noEscape: true, strict: true }),
 };
 
+/** The sudoers drop-in that gives a node's login user passwordless sudo (the set-up script installs it). */
+export const sudoersFileFor = (sshUser: string): string => `/etc/sudoers.d/90-mko-${sshUser}`;
+
 function context(input: InstructionsInput): Record<string, unknown> {
   return {
     ...input,
     isRoot: input.sshUser === 'root',
     publicKeyPath: `${input.keyPath}.pub`,
-    sudoersFile: `/etc/sudoers.d/90-mko-${input.sshUser}`,
+    sudoersFile: sudoersFileFor(input.sshUser),
   };
 }
 

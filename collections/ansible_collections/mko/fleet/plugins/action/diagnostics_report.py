@@ -38,11 +38,13 @@ def cluster_checks(cluster, members, thresholds):
                                     dc.on_controller('mko cluster startup {cluster}')))
     offsets = dict((m['host'], (m['node']['clock']['offset'], m['node']['clock']['uncertainty'])) for m in members)
     checks.append(dc.clock_skew_check(cluster, offsets, thresholds['clock_warn'], thresholds['clock_fail']))
-    upsd = next((m for m in members if m['node']['nut'].get('clients') is not None), None)
+    # The member that serves its UPS with upsd (mko_ups, MODE netserver or standalone) is asked who is
+    # logged in; when it could not answer (upsd stopped) the check is unknown, not left out.
+    upsd = next((m for m in members if m['ups'] and m['node']['nut'].get('mode') in ('netserver', 'standalone')), None)
     if upsd is not None:
         expected = dict((m['host'], [m['address']] + (['127.0.0.1', '::1'] if m is upsd else []))
                         for m in members if m['node']['nut'].get('mode') in ('netclient', 'netserver', 'standalone'))
-        checks.append(dc.upsmon_login_check(cluster, expected, upsd['node']['nut']['clients'], upsd['ups']))
+        checks.append(dc.upsmon_login_check(cluster, expected, upsd['node']['nut'].get('clients'), upsd['ups'], upsd['host']))
     return checks
 
 

@@ -322,11 +322,15 @@ def nut_services_check(host, mode, units):
     return result('nut.services', 'node', host, 'critical', 'pass', 'NUT services running (%s)' % mode, evidence)
 
 
-def upsmon_login_check(cluster, expected, clients, ups):
+def upsmon_login_check(cluster, expected, clients, ups, upsd_host=''):
     """expected: {host: [addresses it may log in from]} of the nodes whose upsmon should be logged
-    in to upsd; clients: the addresses `upsc -c` lists (None: upsd could not be asked)."""
+    in to upsd; clients: the addresses `upsc -c` lists (None: upsd could not be asked, e.g. it is
+    stopped: nut.services of upsd_host says so and how to start it)."""
     if clients is None:
-        return result('nut.upsmon_login', 'cluster', cluster, 'critical', 'unknown', 'upsd could not be asked for its clients', '')
+        return result('nut.upsmon_login', 'cluster', cluster, 'critical', 'unknown',
+                      'upsd%s could not be asked for its clients: the upsmon logins of %s are not known' % (
+                          ' on %s' % upsd_host if upsd_host else '', ', '.join(sorted(expected)) or 'no node'),
+                      'upsc -c %s@127.0.0.1 failed%s' % (ups, ' on %s' % upsd_host if upsd_host else ''))
     missing = sorted(h for h, addresses in expected.items() if not set(addresses) & set(clients))
     evidence = '%s clients: %s' % (ups, ', '.join(clients) or 'none')
     if missing:

@@ -71,6 +71,21 @@ class ClusterChecksTest(unittest.TestCase):
         self.assertIn('from b', check['summary'])
         self.assertEqual(check['fix']['command'], 'mko ups setup rack')
 
+    def test_upsmon_logins_are_unknown_not_left_out_when_upsd_cannot_be_asked(self):
+        # upsd stopped on the UPS host: upsc -c fails there (clients None), nut.services fails there.
+        members = [
+            member('a', '10.0.0.1', nut={'mode': 'netserver', 'clients': None}, ups='rack'),
+            member('b', '10.0.0.2', nut={'mode': 'netclient', 'clients': None}),
+        ]
+        check = self.by_id(diagnostics_report.cluster_checks('home', members, THRESHOLDS))['nut.upsmon_login']
+        self.assertEqual(check['status'], 'unknown')
+        self.assertEqual(check['summary'], 'upsd on a could not be asked for its clients: the upsmon logins of a, b are not known')
+        self.assertEqual(check['evidence'], 'upsc -c rack@127.0.0.1 failed on a')
+        self.assertIsNone(check['fix'])
+        # A cluster whose UPS host is elsewhere (no member serves it) has no login check of its own.
+        only_clients = [member('b', '10.0.0.2', nut={'mode': 'netclient', 'clients': None})]
+        self.assertNotIn('nut.upsmon_login', self.by_id(diagnostics_report.cluster_checks('home', only_clients, THRESHOLDS)))
+
 
 class RenderFixTest(unittest.TestCase):
     def test_node_fixes_become_ssh_commands_and_placeholders_are_filled(self):
