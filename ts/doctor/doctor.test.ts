@@ -235,9 +235,10 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
       for (const secret of [UPS_PASSWORD, WRONG_PASSWORD]) expect(text.includes(secret), `output holds ${secret}`).toBe(false);
     }
 
-    // The fix as printed (it writes upsmon.conf anew on every node, with the role's default
-    // SHUTDOWNCMD: the dummy UPS stays on line power, so nothing powers off).
+    // The fix as printed: it writes upsmon.conf anew on every node, the way the last setup did
+    // (its SHUTDOWNCMD, not the role's default that powers the host off).
     await runFix(find(broken.results, 'nut.upsmon_login', LAB).fix);
+    for (const node of [N1, N2, N3]) expect(await onNode(node, 'grep ^SHUTDOWNCMD /etc/nut/upsmon.conf'), node).toContain('mko doctor test: not shutting down');
     const repaired = await doctorUntilHealthy('upsmon to log in again on every node');
     const logins = find(repaired.results, 'nut.upsmon_login', LAB);
     expect(logins).toMatchObject({ status: 'pass', summary: 'upsmon logged in from every NUT node (3)' });

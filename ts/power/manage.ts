@@ -175,14 +175,29 @@ const setupSchema = {
   additionalProperties: true,
 };
 
-export function setupUps(db: Db, ref: string, options: SetupOptions): Promise<PlaybookResult> {
+/** What the last successful `mko ups setup` of the UPS was told (null: it was not told, the default applies). */
+export function lastSetup(db: Db, upsId: number): { shutdownCmd: string | null; secondaries: string[] | null } {
+  const row = db.prepare('SELECT setup_shutdown_cmd, setup_secondaries FROM upses WHERE id = ?').get(upsId) as
+    | { setup_shutdown_cmd: string | null; setup_secondaries: string | null }
+    | undefined;
+  return { shutdownCmd: row?.setup_shutdown_cmd ?? null, secondaries: row?.setup_secondaries ? (JSON.parse(row.setup_secondaries) as string[]) : null };
+}
+
+/**
+ * Run the nut role for the UPS. --secondaries and --shutdown-cmd not given: what the last
+ * successful setup was told, else the defaults; given: used, and kept once the run succeeds (so a
+ * later plain `mko ups setup`, the fix mko doctor prints, sets the UPS up the same way).
+ */
+export async function setupUps(db: Db, ref: string, options: SetupOptions): Promise<PlaybookResult> {
   validate(setupSchema, options, { shutdownCmd: '--shutdown-cmd' });
   const ups = getUps(db, ref);
   const passwords = upsPasswords(db, options.dataDir, ups);
   const host = resolveTarget(db, ups.host).nodes[0];
-  const refs = options.secondaries ?? (host?.cluster ? [host.cluster] : []);
+  const last = lastSetup(db, ups.id);
+  const shutdownCmd = options.shutdownCmd ?? last.shutdownCmd ?? undefined;
+  const refs = options.secondaries ?? last.secondaries ?? (host?.cluster ? [host.cluster] : []);
   const hosts = new Set([ups.host, ...refs.flatMap((r) => resolveTarget(db, r).nodes.map((n) => n.hostname))]);
-  return runPlaybook(db, {
+  const result = await runPlaybook(db, {
     kind: 'ups-setup',
     target: ups.name,
     playbook: 'nut.yml',
@@ -195,11 +210,18 @@ export function setupUps(db: Db, ref: string, options: SetupOptions): Promise<Pl
       nut_primary_host: ups.host,
       nut_primary_password: passwords.primary,
       nut_secondary_password: passwords.secondary,
-      ...(options.shutdownCmd !== undefined ? { nut_shutdown_cmd: options.shutdownCmd } : {}),
+      ...(shutdownCmd !== undefined ? { nut_shutdown_cmd: shutdownCmd } : {}),
     },
     secrets: [passwords.primary, passwords.secondary],
     ...(options.check ? { check: true, diff: true } : {}),
   });
+  if (result.status === 'succeeded' && !options.check && (options.shutdownCmd !== undefined || options.secondaries !== undefined)) {
+    db.prepare(
+      `UPDATE upses SET setup_shutdown_cmd = coalesce(@shutdownCmd, setup_shutdown_cmd), setup_secondaries = coalesce(@secondaries, setup_secondaries),
+         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = @id`,
+    ).run({ id: ups.id, shutdownCmd: options.shutdownCmd ?? null, secondaries: options.secondaries ? JSON.stringify(options.secondaries) : null });
+  }
+  return result;
 }
 
 interface ScanReport {

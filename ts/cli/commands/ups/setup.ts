@@ -13,8 +13,8 @@ export const setup = command<SetupArgs>({
   builder: builder<SetupArgs>((y) =>
     y
       .positional('ups', { type: 'string', demandOption: true })
-      .option('secondaries', { type: 'string', describe: 'Comma-separated nodes or clusters whose upsmon follows this UPS', defaultDescription: "the UPS host's cluster" })
-      .option('shutdown-cmd', { type: 'string', describe: "upsmon's SHUTDOWNCMD", defaultDescription: '/sbin/shutdown -h +0' })
+      .option('secondaries', { type: 'string', describe: 'Comma-separated nodes or clusters whose upsmon follows this UPS', defaultDescription: "the last setup's, else the UPS host's cluster" })
+      .option('shutdown-cmd', { type: 'string', describe: "upsmon's SHUTDOWNCMD", defaultDescription: "the last setup's, else /sbin/shutdown -h +0" })
       .option('check', { type: 'boolean', describe: 'Only show what would change (Ansible --check --diff)' })
       .example('$0 ups setup rack1', 'rack1 on its host, every other node of that cluster as secondary')
       .example('$0 ups setup rack1 --secondaries home,media', 'Secondaries in two clusters')),
