@@ -122,6 +122,7 @@
     if (question) body.confirm = true;
     const wake = button.hasAttribute('data-wake') ? button.parentElement.querySelector('[data-wake-state]') : null;
     const result = button.parentElement.querySelector('[data-result]');
+    if (result) result.textContent = '';
     button.disabled = true;
     if (wake) setBadge(wake, 'pending', 'pending');
     try {
@@ -130,6 +131,8 @@
         follow(answer.operationId, (end) => {
           button.disabled = false;
           if (wake) setBadge(wake, end.status === 'succeeded' ? 'up' : 'failed', end.status === 'succeeded' ? 'up' : 'failed');
+          // What the run stored (doctor's results, auto-sleep's state) re-rendered by the server.
+          if (button.hasAttribute('data-refresh')) void refreshParts();
         });
         return;
       }
@@ -257,6 +260,7 @@
         const response = summary ? await fetch(summary.getAttribute('data-operation-summary'), { credentials: 'same-origin' }).catch(() => null) : null;
         if (summary && response?.ok) summary.innerHTML = await response.text();
         else document.querySelectorAll('[data-operation-status]').forEach((badge) => setBadge(badge, end.status, `status-${end.status}`));
+        await refreshParts();
       },
     });
   }
