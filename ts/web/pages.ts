@@ -17,6 +17,7 @@ import { choices, clusterView, fleetDashboardView, operationView, powerDashboard
 import { HEALTH_FINGERPRINT, healthDashboardView, nodeHealthView } from './health-view.js';
 import { clusterDoctorView, doctorRunView, nodeDoctorView, type DoctorView } from './doctor-view.js';
 import { RunRegistry } from './runs.js';
+import { nodeSleepView } from './sleep-view.js';
 
 const frame = (c: Context<WebEnv>, title: string): PageFrame => ({ title, user: c.get('principal').name, csrf: c.get('csrf') ?? '' });
 
@@ -205,8 +206,13 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
         hardware: report ? summarizeReport(report.report, node.hostname) : null,
         health: nodeHealthView(db, node.hostname),
         doctor: nodeDoctorView(db, node),
+        sleep: nodeSleepView(db, node),
       }),
     );
+  });
+  app.get('/fragments/nodes/:node/sleep', async (c) => {
+    const node = getNode(db, c.req.param('node'));
+    return c.html(renderPartial('node-sleep', await settled(() => nodeSleepView(db, node))));
   });
   app.get('/fragments/nodes/:node/doctor', async (c) => {
     const node = getNode(db, c.req.param('node'));
