@@ -10,10 +10,10 @@ import { latestOperation, type Operation } from '../ops/index.js';
 export interface DoctorView {
   /** Where the part re-reads itself from (data-part). */
   url: string;
-  /** The target a new run is started on, as the API's body sends it. */
+  /** The target a new run is started on, as the API's body sends it, and as the CLI names it. */
   body: string;
   target: string;
-  operation: { id: number; status: string; startedAt: string; finishedAt: string | null; running: boolean } | null;
+  operation: { id: number; target: string; status: string; startedAt: string; finishedAt: string | null; running: boolean } | null;
   healthy: boolean | null;
   counts: string;
   results: (CheckResult & { clusterScope: boolean; fixId: string })[];
@@ -29,7 +29,7 @@ function view(db: Db, url: string, target: string, operation: Operation | undefi
     url,
     body,
     target,
-    operation: { id: operation.id, status: operation.status, startedAt: operation.startedAt, finishedAt: operation.finishedAt, running },
+    operation: { id: operation.id, target: operation.target, status: operation.status, startedAt: operation.startedAt, finishedAt: operation.finishedAt, running },
     healthy: running ? null : !hasFailures(results),
     counts,
     results: worstFirst(results).map((r, row) => ({ ...r, clusterScope: r.scope === 'cluster', fixId: `doctor-fix-${operation.id}-${row}` })),

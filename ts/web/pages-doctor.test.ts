@@ -99,7 +99,9 @@ describe('doctor on the pages', () => {
   });
 
   it("the node page shows the node's own results of its cluster's run, then of its own run", async () => {
-    expect(shownChecks(await page(`/nodes/${nodeId}`))).toEqual(['certs.expiry@pi1', 'microk8s.services@pi1', 'ssh.sudo@pi1']);
+    const ofCluster = await page(`/nodes/${nodeId}`);
+    expect(ofCluster).toMatch(/Run <a href="\/operations\/\d+">#\d+<\/a> on home <span/);
+    expect(shownChecks(ofCluster)).toEqual(['certs.expiry@pi1', 'microk8s.services@pi1', 'ssh.sudo@pi1']);
     const own = doctorRun('pi1', [check('hosts.resolve', 'unknown', { severity: 'info', fix: null })]);
     const html = await page(`/fragments/nodes/${nodeId}/doctor`);
     expect(html).toContain(`Run <a href="/operations/${own}">#${own}</a> on pi1`);
