@@ -1,23 +1,16 @@
 // mko doctor on the pages, in-process against a real SQLite file: the cluster and node pages show
 // their latest run's stored results (failed first, escaped, each fix with a copy button) under a
 // "Run doctor" button, and a doctor operation's page shows its own results.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import { storeResults } from '../doctor/index.js';
-import { addCluster, getCluster, getNode } from '../fleet/index.js';
+import { getCluster, getNode } from '../fleet/index.js';
 import type { CheckResult } from '../health/index.js';
 import { finishOperation, startOperation } from '../ops/index.js';
-import { addNode } from '../ssh/index.js';
-import { createApp } from './app.js';
-import { createToken } from './tokens.js';
+import { homeFleet, pageFixture, type PageFixture } from '../test-support/web.js';
 
-let dir: string;
+let web: PageFixture;
 let db: Db;
-let app: ReturnType<typeof createApp>;
-let cookie: string;
 let nodeId: number;
 let clusterId: number;
 
@@ -28,11 +21,7 @@ const PLANTED_SHOWN = '&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}}';
 const check = (id: string, status: CheckResult['status'], over: Partial<CheckResult> = {}): CheckResult => ({
   id, scope: 'node', subject: 'pi1', severity: 'critical', status, summary: `${id} ${status}`, evidence: '', fix: status === 'pass' ? null : `fix ${id}`, cheap: false, ...over,
 });
-const page = async (url: string) => {
-  const response = await app.request(url, { headers: { cookie } });
-  expect(response.status, url).toBe(200);
-  return response.text();
-};
+const page = (url: string) => web.page(url);
 /** A finished doctor run on `target` with these results, as runDoctor leaves it. */
 function doctorRun(target: string, results: CheckResult[]): number {
   const id = startOperation(db, { kind: 'doctor', target, playbook: 'doctor.yml' });
@@ -44,24 +33,13 @@ function doctorRun(target: string, results: CheckResult[]): number {
 const shownChecks = (html: string): string[] => [...html.matchAll(/<tr class="health-\w+" data-check="([^"]+)" data-subject="([^"]+)">/g)].map((m) => `${m[1] ?? ''}@${m[2] ?? ''}`);
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mko-pages-doctor-'));
-  db = openDb(path.join(dir, 'mko.db'));
-  app = createApp({ db, dbPath: path.join(dir, 'mko.db'), dataDir: dir });
-  const token = createToken(db, { name: 'browser', scope: 'read' }).secret;
-  addCluster(db, { name: 'home' });
-  await addNode(db, dir, { hostname: 'pi1', address: '192.168.1.10', sshUser: 'ubuntu', cluster: 'home', role: 'control-plane' });
-  await addNode(db, dir, { hostname: 'pi2', address: '192.168.1.11', sshUser: 'ubuntu', cluster: 'home', role: 'worker' });
+  web = await pageFixture('read', homeFleet(2));
+  db = web.db;
   nodeId = getNode(db, 'pi1').id;
   clusterId = getCluster(db, 'home').id;
-  const login = await app.request('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() });
-  expect(login.status).toBe(303);
-  cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
 });
 
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => web.close());
 
 describe('doctor on the pages', () => {
   it('the cluster and node pages offer "Run doctor" on themselves before any run', async () => {
@@ -131,8 +109,7 @@ describe('doctor on the pages', () => {
 
   it('a read-only session sees the button, and the API refuses its run with the reason', async () => {
     const html = await page(`/clusters/${clusterId}`);
-    const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(html)?.[1] ?? '';
-    const refused = await app.request('/api/v1/doctor', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ target: 'home' }) });
+    const refused = await web.app.request('/api/v1/doctor', { method: 'POST', headers: { cookie: web.cookie, 'x-csrf-token': web.csrf(html), 'content-type': 'application/json' }, body: JSON.stringify({ target: 'home' }) });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: string }).error).toBe('token browser has scope read; this needs operate');
   });

@@ -3,33 +3,22 @@
 // asked it (the autosleep role's set_stats, kept in the operation's results, as the history
 // callback stores them), its latest journal entry, and Enable or Disable as it stands. Whatever a
 // user or a node stored is shown escaped.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../db/index.js';
-import { addCluster, getNode, type FleetNode } from '../fleet/index.js';
+import type { Db } from '../db/index.js';
+import { getNode, type FleetNode } from '../fleet/index.js';
 import { finishOperation, startOperation, type OperationEnd } from '../ops/index.js';
 import { recordJournal, SLEEP_REPORT_STAT, writeOverrides } from '../sleep/index.js';
-import { addNode } from '../ssh/index.js';
-import { createApp } from './app.js';
-import { createToken } from './tokens.js';
+import { homeFleet, pageFixture, type PageFixture } from '../test-support/web.js';
 
-let dir: string;
+let web: PageFixture;
 let db: Db;
-let app: ReturnType<typeof createApp>;
-let cookie: string;
 let worker: FleetNode;
 
 /** Text a user could store in a custom check, or a node report in a check's detail. */
 const PLANTED = '<script>alert(1)</script>';
 const PLANTED_SHOWN = '&lt;script&gt;alert(1)&lt;/script&gt;';
 
-const page = async (url: string) => {
-  const response = await app.request(url, { headers: { cookie } });
-  expect(response.status, url).toBe(200);
-  return response.text();
-};
+const page = (url: string) => web.page(url);
 const section = async () => {
   const html = await page(`/nodes/${worker.id}`);
   const start = html.indexOf('<section class="card" id="sleep">');
@@ -45,23 +34,12 @@ function sleepRun(kind: string, target: string, stored: { results?: object; fail
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mko-pages-sleep-'));
-  db = openDb(path.join(dir, 'mko.db'));
-  app = createApp({ db, dbPath: path.join(dir, 'mko.db'), dataDir: dir });
-  const token = createToken(db, { name: 'browser', scope: 'operate' }).secret;
-  addCluster(db, { name: 'home' });
-  await addNode(db, dir, { hostname: 'pi1', address: '192.168.1.10', sshUser: 'ubuntu', cluster: 'home', role: 'control-plane' });
-  await addNode(db, dir, { hostname: 'pi2', address: '192.168.1.11', sshUser: 'ubuntu', cluster: 'home', role: 'worker' });
+  web = await pageFixture('operate', homeFleet(2));
+  db = web.db;
   worker = getNode(db, 'pi2');
-  const login = await app.request('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() });
-  expect(login.status).toBe(303);
-  cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
 });
 
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => web.close());
 
 describe('auto-sleep on the node page', () => {
   it('shows the settings with what the node sets itself, the form over them, and Enable while not sleepable', async () => {
@@ -137,8 +115,7 @@ describe('auto-sleep on the node page', () => {
 
   it("an operate session's settings change is refused with the reason (it needs admin)", async () => {
     const html = await page(`/nodes/${worker.id}`);
-    const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(html)?.[1] ?? '';
-    const refused = await app.request(`/api/v1/nodes/${worker.id}/sleep`, { method: 'PATCH', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ timeout: 60 }) });
+    const refused = await web.app.request(`/api/v1/nodes/${worker.id}/sleep`, { method: 'PATCH', headers: { cookie: web.cookie, 'x-csrf-token': web.csrf(html), 'content-type': 'application/json' }, body: JSON.stringify({ timeout: 60 }) });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: string }).error).toBe('token browser has scope operate; this needs admin');
   });
