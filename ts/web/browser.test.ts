@@ -283,6 +283,15 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
   it('enables auto-sleep on a worker from its page and shows the node\'s state; the lone control plane is refused with the reason', async () => {
     await page.goto(`${url}nodes/${UPS_HOST}`);
     expect(await page.textContent('#sleep [data-sleepable]')).toBe('no');
+    // The settings form: a bad value is refused with the field marked, a good one is shown at once.
+    await page.click('#sleep summary:has-text("Change this node\'s settings")');
+    await page.fill('#sleep form [name=grace]', '99999');
+    await page.click('#sleep form button:has-text("Save")');
+    await expect.poll(() => page.textContent('#sleep [data-form-error]')).toMatch(/^invalid --grace 99999: must be whole seconds from 0 to 3600/);
+    expect(await page.getAttribute('#sleep form [name=grace]', 'aria-invalid')).toBe('true');
+    await page.fill('#sleep form [name=grace]', '30');
+    await page.click('#sleep form button:has-text("Save")');
+    await expect.poll(() => page.textContent('#sleep [data-setting="grace"]')).toMatch(/^30 node$/);
     await page.click('#sleep button:has-text("Enable")');
     await expect.poll(() => page.textContent('[data-follow-status]'), { timeout: 120_000 }).toBe('succeeded');
     await expect.poll(() => page.textContent('#sleep [data-sleepable]'), { timeout: 10_000 }).toBe('yes');
