@@ -1,12 +1,10 @@
 // How check results (mko doctor, and a doctor run's operation) are printed: one row per check,
 // worst first, then the fix of each one that did not pass, then the counts.
-import type { CheckResult } from '../health/checks.js';
+import { worstFirst, type CheckResult } from '../health/checks.js';
 import { table } from './output.js';
 
-const STATUS_ORDER: Record<CheckResult['status'], number> = { fail: 0, warn: 1, unknown: 2, pass: 3 };
-
 export function checksReport(results: readonly CheckResult[]): string {
-  const sorted = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
+  const sorted = worstFirst(results);
   const rows = sorted.map((r) => [r.status.toUpperCase(), r.id, r.subject, r.summary]);
   const fixes = sorted.filter((r) => r.status !== 'pass' && r.fix).map((r) => `  ${r.id} (${r.subject}): ${r.fix}`);
   const counts = (['pass', 'warn', 'fail', 'unknown'] as const).map((s) => `${results.filter((r) => r.status === s).length} ${s}`).join(', ');

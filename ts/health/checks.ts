@@ -44,3 +44,10 @@ export function worstStatus(results: readonly Pick<CheckResult, 'status'>[]): Ch
   const rank: Record<CheckStatus, number> = { pass: 0, unknown: 1, warn: 2, fail: 3 };
   return results.reduce<CheckStatus>((worst, r) => (rank[r.status] > rank[worst] ? r.status : worst), 'pass');
 }
+
+const STATUS_ORDER: Record<CheckStatus, number> = { fail: 0, warn: 1, unknown: 2, pass: 3 };
+
+/** Results with what needs acting on first: fail, warn, unknown, pass (the order given within each). */
+export function worstFirst<T extends Pick<CheckResult, 'status'>>(results: readonly T[]): T[] {
+  return [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
+}

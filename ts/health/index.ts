@@ -1,6 +1,6 @@
 // Health history (mko health): the latest state of each cheap check, the events recorded when one
 // changes status, the notifiers those events go to, and the watch that runs the checks.
-export { CHECK_STATUSES, worstStatus, type CheckResult, type CheckSeverity, type CheckStatus, type DiagnosticsReport } from './checks.js';
+export { CHECK_STATUSES, worstFirst, worstStatus, type CheckResult, type CheckSeverity, type CheckStatus, type DiagnosticsReport } from './checks.js';
 export { oneResultPerCheck, statusChanges, type StatusChange } from './changes.js';
 export { parseInterval } from './duration.js';
 export { collectAndRecord, hardwareResults, HARDWARE_CHECK, type RecordedCollect } from './hardware.js';

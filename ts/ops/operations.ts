@@ -174,6 +174,14 @@ export function listOperations(db: Db, filter: ListOperationsFilter = {}): Opera
   return rows.map(toOperation);
 }
 
+/** The newest operation of one of `kinds` on one of `targets` (names, as operations record them), if any. */
+export function latestOperation(db: Db, kinds: readonly string[], targets: readonly string[]): Operation | undefined {
+  const row = db
+    .prepare('SELECT * FROM operations WHERE kind IN (SELECT value FROM json_each(@kinds)) AND target IN (SELECT value FROM json_each(@targets)) ORDER BY id DESC LIMIT 1')
+    .get({ kinds: JSON.stringify(kinds), targets: JSON.stringify(targets) }) as OperationRow | undefined;
+  return row ? toOperation(row) : undefined;
+}
+
 export function getOperation(db: Db, id: number): Operation {
   const row = db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as OperationRow | undefined;
   if (!row) throw new UserError(`no operation ${id}: see mko operation list`);

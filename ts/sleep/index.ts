@@ -1,3 +1,3 @@
 export * from './settings.js';
-export { recordJournal, type JournalEntry } from './journal.js';
-export { applySleep, setSleepable, sleepNow, sleepStatus, type SleepCheck, type SleepNodeStatus, type SleepNowResult, type SleepRunResult } from './run.js';
+export { lastJournalEntry, recordJournal, type JournalEntry } from './journal.js';
+export { applySleep, SLEEP_REPORT_STAT, setSleepable, sleepNow, sleepStatus, type SleepCheck, type SleepNodeStatus, type SleepNowResult, type SleepRunResult } from './run.js';

@@ -78,3 +78,11 @@ export function lastSleep(db: Db, nodeId: number): { at: string; operationId: nu
     .get(nodeId) as { at: string; operationId: number | null } | undefined;
   return row ?? null;
 }
+
+/** The latest entry mko has seen of a node's journal (any outcome), with the operation it became. */
+export function lastJournalEntry(db: Db, nodeId: number): { at: string; outcome: string; operationId: number | null } | null {
+  const row = db
+    .prepare('SELECT at, outcome, operation_id AS operationId FROM sleep_journal WHERE node_id = ? ORDER BY at DESC LIMIT 1')
+    .get(nodeId) as { at: string; outcome: string; operationId: number | null } | undefined;
+  return row ?? null;
+}

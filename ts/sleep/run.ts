@@ -4,7 +4,7 @@ import type { Db } from '../db/index.js';
 import { UserError } from '../errors.js';
 import { getNode, resolveTarget, type FleetNode } from '../fleet/index.js';
 import { runForHostReports, runFields, type CheckMode, type HostFile, type RunContext } from '../ops/index.js';
-import { recordJournal } from './journal.js';
+import { lastJournalEntry, recordJournal } from './journal.js';
 import { effectiveSettings, refuseUnsafeEnable, writeOverrides, type SleepSettings } from './settings.js';
 
 export interface SleepCheck {
@@ -32,6 +32,12 @@ export interface SleepNodeStatus {
   recorded: number[];
 }
 
+/**
+ * The key under which the autosleep role's status step reports each node's verdict with set_stats
+ * (kept in the operation's results): { installed, status (the evaluator's, or null), error }.
+ */
+export const SLEEP_REPORT_STAT = 'mko_autosleep';
+
 export interface SleepRunResult {
   operationId: number;
   ok: boolean;
@@ -49,7 +55,7 @@ const parse = (file: HostFile): Json | null => {
 };
 
 function lastJournalLine(db: Db, nodeId: number): string {
-  const row = db.prepare('SELECT at, outcome FROM sleep_journal WHERE node_id = ? ORDER BY at DESC LIMIT 1').get(nodeId) as { at: string; outcome: string } | undefined;
+  const row = lastJournalEntry(db, nodeId);
   if (!row) return '';
   return row.outcome === 'slept' ? `; it went to sleep at ${row.at}` : `; last auto-sleep event: ${row.outcome} at ${row.at}`;
 }

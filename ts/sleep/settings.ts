@@ -76,8 +76,29 @@ export const SLEEP_FLAGS: Record<keyof SleepSettings, string> = {
   commands: '--command',
 };
 
+/** Each setting with the words the CLI's table and the node page show it under. */
+export const SLEEP_LABELS: readonly (readonly [keyof SleepSettings, string])[] = [
+  ['sleepable', 'sleepable'],
+  ['timeout', 'timeout (s)'],
+  ['interval', 'interval (s)'],
+  ['cpuLoad', 'cpu load per CPU'],
+  ['netBytesPerSecond', 'network (B/s)'],
+  ['excludedNamespaces', 'excluded namespaces'],
+  ['action', 'action'],
+  ['drain', 'drain'],
+  ['drainTimeout', 'drain timeout (s)'],
+  ['grace', 'grace (s)'],
+  ['hooksDir', 'hooks dir'],
+  ['commands', 'commands'],
+];
+
+/** A setting's value as one line: yes/no, lists joined by commas (a command as its JSON list), none for an empty list. */
+export const settingText = (v: unknown): string =>
+  Array.isArray(v) ? (v.length === 0 ? 'none' : v.map((x) => (Array.isArray(x) ? JSON.stringify(x) : String(x))).join(', ')) : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
+
 const NAMESPACE = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
-const overridesSchema = {
+/** What a cluster or node row may set, each value checked (writeOverrides checks with it). */
+export const sleepOverridesSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -146,17 +167,27 @@ export function scopeOverrides(db: Db, scope: SleepScope): SleepOverrides {
   return fromRow(db.prepare(`SELECT * FROM sleep_settings WHERE ${column} = ?`).get(scope.id) as SettingsRow | undefined);
 }
 
+/** What a node inherits: defaults, then its cluster's row. */
+export function inheritedSettings(db: Db, node: FleetNode): SleepSettings {
+  const cluster = node.clusterId === null ? {} : scopeOverrides(db, { kind: 'cluster', id: node.clusterId, name: node.cluster ?? '' });
+  return { ...SLEEP_DEFAULTS, ...defined(cluster) };
+}
+
 /** A node's effective settings: defaults, then its cluster's row, then its own. */
 export function effectiveSettings(db: Db, node: FleetNode): SleepSettings {
-  const cluster = node.clusterId === null ? {} : scopeOverrides(db, { kind: 'cluster', id: node.clusterId, name: node.cluster ?? '' });
   const own = scopeOverrides(db, { kind: 'node', id: node.id, name: node.hostname });
-  return { ...SLEEP_DEFAULTS, ...defined(cluster), ...defined(own) };
+  return { ...inheritedSettings(db, node), ...defined(own) };
+}
+
+/** A scope's settings as they take effect: a node's, or a cluster's over the defaults. */
+export function scopeSettings(db: Db, scope: SleepScope, stored: SleepOverrides = scopeOverrides(db, scope)): SleepSettings {
+  return scope.kind === 'node' ? effectiveSettings(db, getNode(db, scope.name)) : { ...SLEEP_DEFAULTS, ...defined(stored) };
 }
 
 /** Check overrides as the user gave them; a one-line error naming the flag otherwise. */
 export function checkOverrides(input: SleepOverrides): SleepOverrides {
   // null clears a field: always valid; what is set must fit.
-  validate<Partial<SleepSettings>>(overridesSchema, defined(input), SLEEP_FLAGS);
+  validate<Partial<SleepSettings>>(sleepOverridesSchema, defined(input), SLEEP_FLAGS);
   return input;
 }
 

@@ -98,7 +98,9 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
     return c.body(null, 204);
   });
   app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openApiDocument(routes.specs, API_PREFIX)));
-  routes.mount(app, API_PREFIX, { ...deps, feed, runs: deps.runs ?? new RunRegistry() });
-  mountPages(app, deps);
+  // One registry for both: a page waits for the runs the API started.
+  const runs = deps.runs ?? new RunRegistry();
+  routes.mount(app, API_PREFIX, { ...deps, feed, runs });
+  mountPages(app, { ...deps, runs });
   return app;
 }

@@ -117,6 +117,24 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
     await shot('operation');
   }, 180_000);
 
+  it('runs doctor from the cluster page: the log arrives live, then the results table, failed checks first', async () => {
+    await page.goto(`${url}clusters/${LAB}`);
+    await page.click('button:has-text("Run doctor")');
+    await page.waitForSelector('[data-follow-target]:not([hidden])');
+    await expect.poll(() => page.textContent('[data-follow-log]'), { timeout: 60_000 }).toContain('TASK [');
+    await page.waitForSelector(`#doctor table.checks tr[data-subject="${NODE}"]`, { timeout: 120_000 });
+    expect(await page.textContent('[data-follow-log]')).toContain('PLAY RECAP');
+    const rows = await page.$$eval('#doctor table.checks tbody tr', (trs) => trs.map((tr) => tr.className));
+    const rank = (c: string) => ['health-fail', 'health-warn', 'health-unknown', 'health-pass'].indexOf(c);
+    expect(rows.map(rank)).toEqual(rows.map(rank).sort((a, b) => a - b));
+    const run = (await page.getAttribute('#doctor [data-doctor-run]', 'data-doctor-run')) ?? '';
+    expect(await page.textContent('[data-follow-link]')).toBe(`#${run}`);
+    await shot('cluster-doctor');
+    // The run's own page shows the same results, stored with it.
+    await page.goto(`${url}operations/${run}`);
+    expect(await page.$$eval('#doctor table.checks tbody tr', (trs) => trs.map((tr) => tr.className))).toEqual(rows);
+  }, 180_000);
+
   it('follows a running operation\'s log on its own page, then shows how it ended and the per-host recap', async () => {
     // Started as the page's own buttons start actions: the session cookie and the page's CSRF token.
     const operationId = await page.evaluate(async (cluster) => {
@@ -261,4 +279,29 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
     expect(await powered()).toBe(true);
     await shot('node-wake');
   }, 240_000);
+
+  it('enables auto-sleep on a worker from its page and shows the node\'s state; the lone control plane is refused with the reason', async () => {
+    await page.goto(`${url}nodes/${UPS_HOST}`);
+    expect(await page.textContent('#sleep [data-sleepable]')).toBe('no');
+    // The settings form: a bad value is refused with the field marked, a good one is shown at once.
+    await page.click('#sleep summary:has-text("Change this node\'s settings")');
+    await page.fill('#sleep form [name=grace]', '99999');
+    await page.click('#sleep form button:has-text("Save")');
+    await expect.poll(() => page.textContent('#sleep [data-form-error]')).toMatch(/^invalid --grace 99999: must be whole seconds from 0 to 3600/);
+    expect(await page.getAttribute('#sleep form [name=grace]', 'aria-invalid')).toBe('true');
+    await page.fill('#sleep form [name=grace]', '30');
+    await page.click('#sleep form button:has-text("Save")');
+    await expect.poll(() => page.textContent('#sleep [data-setting="grace"]')).toMatch(/^30 node$/);
+    await page.click('#sleep button:has-text("Enable")');
+    await expect.poll(() => page.textContent('[data-follow-status]'), { timeout: 120_000 }).toBe('succeeded');
+    await expect.poll(() => page.textContent('#sleep [data-sleepable]'), { timeout: 10_000 }).toBe('yes');
+    expect(await page.textContent('#sleep [data-sleep-state]')).toMatch(/^(idle|awake)/);
+    expect(await page.locator('#sleep button:has-text("Disable")').count()).toBe(1);
+    await shot('node-sleep');
+    await page.goto(`${url}nodes/${NODE}`);
+    await page.click('#sleep button:has-text("Enable")');
+    await expect.poll(() => page.textContent('#sleep [data-result]')).toMatch(new RegExp(`^cannot make ${NODE} sleepable: it is a control-plane node`));
+    expect(await page.textContent('#sleep [data-sleepable]')).toBe('no');
+    await shot('node-sleep-refused');
+  }, 180_000);
 });

@@ -1,21 +1,14 @@
 // The dashboard's health part and a node page's health section, in-process against a real SQLite
 // file: what mko health stored is shown (escaped), and the kept dashboard follows a new pass.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../db/index.js';
-import { addCluster, getNode } from '../fleet/index.js';
-import { addNode } from '../ssh/index.js';
+import type { Db } from '../db/index.js';
+import { getNode } from '../fleet/index.js';
 import type { CheckResult } from '../health/checks.js';
 import { recordResults } from '../health/store.js';
-import { createApp } from './app.js';
-import { createToken } from './tokens.js';
+import { homeFleet, pageFixture, type PageFixture } from '../test-support/web.js';
 
-let dir: string;
+let web: PageFixture;
 let db: Db;
-let app: ReturnType<typeof createApp>;
-let cookie: string;
 let nodeId: number;
 
 /** Stored text as a node could plant it in a check's summary: markup, and a template expression. */
@@ -25,25 +18,15 @@ const PLANTED_SHOWN = '&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}}';
 const check = (id: string, status: CheckResult['status'], over: Partial<CheckResult> = {}): CheckResult => ({
   id, scope: 'node', subject: 'pi1', severity: 'critical', status, summary: `${id} ${status}`, evidence: '', fix: status === 'pass' ? null : 'sudo microk8s start', cheap: true, ...over,
 });
-const page = async (url: string) => (await app.request(url, { headers: { cookie } })).text();
+const page = (url: string) => web.page(url);
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mko-pages-health-'));
-  db = openDb(path.join(dir, 'mko.db'));
-  app = createApp({ db, dbPath: path.join(dir, 'mko.db'), dataDir: dir });
-  const token = createToken(db, { name: 'browser', scope: 'read' }).secret;
-  addCluster(db, { name: 'home' });
-  await addNode(db, dir, { hostname: 'pi1', address: '192.168.1.10', sshUser: 'ubuntu', cluster: 'home', role: 'control-plane' });
+  web = await pageFixture('read', homeFleet(1));
+  db = web.db;
   nodeId = getNode(db, 'pi1').id;
-  const login = await app.request('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }).toString() });
-  expect(login.status).toBe(303);
-  cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
 });
 
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => web.close());
 
 describe('health on the pages', () => {
   it('the dashboard says there are no results yet, then follows each pass (the kept part is renewed)', async () => {

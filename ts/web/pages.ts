@@ -15,6 +15,9 @@ import { findSession, openSession, SESSION_COOKIE, SESSION_DAYS } from './sessio
 import { listTokens, SCOPES } from './tokens.js';
 import { choices, clusterView, fleetDashboardView, operationView, powerDashboardView, upsPageView, upsStatusView } from './views.js';
 import { HEALTH_FINGERPRINT, healthDashboardView, nodeHealthView } from './health-view.js';
+import { clusterDoctorView, doctorRunView, nodeDoctorView, type DoctorView } from './doctor-view.js';
+import { RunRegistry } from './runs.js';
+import { nodeSleepView } from './sleep-view.js';
 
 const frame = (c: Context<WebEnv>, title: string): PageFrame => ({ title, user: c.get('principal').name, csrf: c.get('csrf') ?? '' });
 
@@ -75,6 +78,18 @@ function operationSummary(operation: Operation) {
 
 export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
   const { db } = deps;
+  const runs = deps.runs ?? new RunRegistry();
+  /**
+   * A run's results once this server's run of it has stored them: its playbook's end (what the
+   * page waited for) is recorded before the domain function stores what follows from it.
+   */
+  const settled = async <T extends { operation: { id: number; running: boolean } | null }>(make: () => T): Promise<T> => {
+    const first = make();
+    if (!first.operation || first.operation.running || !runs.runs(first.operation.id)) return first;
+    await runs.settled(first.operation.id);
+    return make();
+  };
+  const doctorPart = async (make: () => DoctorView) => renderPartial('doctor-results', await settled(make));
   const fleetQuery = db.prepare(FLEET_FINGERPRINT).pluck();
   const powerQuery = db.prepare(POWER_FINGERPRINT).pluck();
   const fleetKey = untilWritten(db, () => String(fleetQuery.get()));
@@ -155,12 +170,17 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
     return c.html(
       renderPage('operation', frame(c, `Operation ${operation.id}`), {
         ...operationSummary(operation),
+        doctor: operation.kind === 'doctor' ? doctorRunView(db, operation) : null,
         command: operation.args.join(' '),
         // Where the live log goes on from: SQLite counts a log's length in characters, as here.
         logOffset: [...operation.log].length,
         running: operation.status === 'running',
       }),
     );
+  });
+  app.get('/fragments/operations/:id{[0-9]+}/doctor', async (c) => {
+    const id = Number(c.req.param('id'));
+    return c.html(await doctorPart(() => doctorRunView(db, getOperation(db, id))));
   });
   app.get('/fragments/operations/:id{[0-9]+}/summary', (c) => c.html(renderPartial('operation-summary', operationSummary(getOperation(db, Number(c.req.param('id')))))));
 
@@ -185,8 +205,18 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
         publicKey: key?.publicKey ?? null,
         hardware: report ? summarizeReport(report.report, node.hostname) : null,
         health: nodeHealthView(db, node.hostname),
+        doctor: nodeDoctorView(db, node),
+        sleep: nodeSleepView(db, node),
       }),
     );
+  });
+  app.get('/fragments/nodes/:node/sleep', async (c) => {
+    const node = getNode(db, c.req.param('node'));
+    return c.html(renderPartial('node-sleep', await settled(() => nodeSleepView(db, node))));
+  });
+  app.get('/fragments/nodes/:node/doctor', async (c) => {
+    const node = getNode(db, c.req.param('node'));
+    return c.html(await doctorPart(() => nodeDoctorView(db, node)));
   });
 
   app.get('/clusters/:cluster', (c) => {
@@ -195,7 +225,13 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
       .filter((op) => op.target === cluster.name || op.target.split(',').some((t) => t === cluster.name))
       .slice(0, 20)
       .map(operationView);
-    return c.html(renderPage('cluster', frame(c, cluster.name), { cluster: clusterView(db, cluster, listNodes(db, { cluster: cluster.name })), operations }));
+    return c.html(
+      renderPage('cluster', frame(c, cluster.name), { cluster: clusterView(db, cluster, listNodes(db, { cluster: cluster.name })), operations, doctor: clusterDoctorView(db, cluster) }),
+    );
+  });
+  app.get('/fragments/clusters/:cluster/doctor', async (c) => {
+    const cluster = getCluster(db, c.req.param('cluster'));
+    return c.html(await doctorPart(() => clusterDoctorView(db, cluster)));
   });
 
   app.get('/ups/:ups', (c) => {

@@ -122,6 +122,7 @@
     if (question) body.confirm = true;
     const wake = button.hasAttribute('data-wake') ? button.parentElement.querySelector('[data-wake-state]') : null;
     const result = button.parentElement.querySelector('[data-result]');
+    if (result) result.textContent = '';
     button.disabled = true;
     if (wake) setBadge(wake, 'pending', 'pending');
     try {
@@ -130,6 +131,8 @@
         follow(answer.operationId, (end) => {
           button.disabled = false;
           if (wake) setBadge(wake, end.status === 'succeeded' ? 'up' : 'failed', end.status === 'succeeded' ? 'up' : 'failed');
+          // What the run stored (doctor's results, auto-sleep's state) re-rendered by the server.
+          if (button.hasAttribute('data-refresh')) void refreshParts();
         });
         return;
       }
@@ -160,6 +163,23 @@
     button.disabled = false;
   });
 
+  /** A form field's text as the API takes it (data-type): true/false, a comma-separated list, one JSON list a line. */
+  function typedValue(element, text) {
+    const type = element.getAttribute('data-type');
+    if (type === 'boolean') return text === 'true';
+    if (type === 'list') return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    if (type === 'json-lines') {
+      return text.split('\n').filter((line) => line.trim() !== '').map((line) => {
+        try {
+          return JSON.parse(line);
+        } catch {
+          throw Object.assign(new Error(`${element.name}: ${line.trim()} is not JSON: write a list like ["pgrep","-x","rsync"]`), { field: element.name });
+        }
+      });
+    }
+    return element.type === 'number' ? Number(text) : text;
+  }
+
   // Forms that call the API (data-api, data-method): empty fields are left out (or sent as null to
   // drop a rule's optional setting, data-empty="null"); number inputs are sent as numbers.
   document.addEventListener('submit', async (event) => {
@@ -167,21 +187,21 @@
     if (!form) return;
     event.preventDefault();
     const body = {};
-    for (const element of form.elements) {
-      if (!element.name || element.disabled) continue;
-      element.removeAttribute('aria-invalid');
-      const text = element.type === 'checkbox' ? element.checked : element.value.trim();
-      if (text === '') {
-        if (form.getAttribute('data-empty') === 'null') body[element.name] = null;
-        continue;
-      }
-      body[element.name] = element.type === 'number' ? Number(text) : text;
-    }
     const error = form.querySelector('[data-form-error]');
     const submit = form.querySelector('[type=submit]');
     if (error) error.textContent = '';
     if (submit) submit.disabled = true;
     try {
+      for (const element of form.elements) {
+        if (!element.name || element.disabled) continue;
+        element.removeAttribute('aria-invalid');
+        const text = element.type === 'checkbox' ? element.checked : element.value.trim();
+        if (text === '') {
+          if (form.getAttribute('data-empty') === 'null') body[element.name] = null;
+          continue;
+        }
+        body[element.name] = typedValue(element, text);
+      }
       const answer = await api(form.getAttribute('data-method') ?? 'POST', form.getAttribute('data-api'), body);
       const then = form.getAttribute('data-then');
       if (then) {
@@ -257,6 +277,7 @@
         const response = summary ? await fetch(summary.getAttribute('data-operation-summary'), { credentials: 'same-origin' }).catch(() => null) : null;
         if (summary && response?.ok) summary.innerHTML = await response.text();
         else document.querySelectorAll('[data-operation-status]').forEach((badge) => setBadge(badge, end.status, `status-${end.status}`));
+        await refreshParts();
       },
     });
   }

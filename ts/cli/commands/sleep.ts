@@ -2,19 +2,19 @@ import type { Argv } from 'yargs';
 import { quote, UserError } from '../../errors.js';
 import {
   applySleep,
-  effectiveSettings,
   resolveScope,
   scopeOverrides,
+  scopeSettings,
   setSleepable,
+  settingText,
   SLEEP_DEFAULTS,
+  SLEEP_LABELS,
   sleepNow,
   sleepStatus,
   writeOverrides,
   type SleepOverrides,
   type SleepRunResult,
-  type SleepSettings,
 } from '../../sleep/index.js';
-import { getNode } from '../../fleet/index.js';
 import { builder, command, group } from '../command.js';
 import { groupDescription } from '../groups.js';
 import { interruptSignal, streamTo, withContext, type Context, type GlobalArgs } from '../context.js';
@@ -125,22 +125,6 @@ function overridesFrom(argv: ConfigArgs): SleepOverrides {
   return out as SleepOverrides;
 }
 
-const SHOWN: [keyof SleepSettings, string][] = [
-  ['sleepable', 'sleepable'],
-  ['timeout', 'timeout (s)'],
-  ['interval', 'interval (s)'],
-  ['cpuLoad', 'cpu load per CPU'],
-  ['netBytesPerSecond', 'network (B/s)'],
-  ['excludedNamespaces', 'excluded namespaces'],
-  ['action', 'action'],
-  ['drain', 'drain'],
-  ['drainTimeout', 'drain timeout (s)'],
-  ['grace', 'grace (s)'],
-  ['hooksDir', 'hooks dir'],
-  ['commands', 'commands'],
-];
-const shown = (v: unknown): unknown => (Array.isArray(v) ? (v.length === 0 ? 'none' : v.map((x) => (Array.isArray(x) ? JSON.stringify(x) : String(x))).join(', ')) : typeof v === 'boolean' ? (v ? 'yes' : 'no') : v);
-
 const config = command<ConfigArgs>({
   command: 'config <target>',
   describe: 'Auto-sleep settings of a cluster, or a node\'s overrides (shows them without options); mko sleep apply sends them to the nodes',
@@ -168,10 +152,10 @@ const config = command<ConfigArgs>({
       const scope = resolveScope(db, argv.target);
       const input = overridesFrom(argv);
       const stored = Object.keys(input).length > 0 || argv.reset ? writeOverrides(db, scope, input, { reset: argv.reset ?? false }) : scopeOverrides(db, scope);
-      const effective = scope.kind === 'node' ? effectiveSettings(db, getNode(db, scope.name)) : { ...SLEEP_DEFAULTS, ...Object.fromEntries(Object.entries(stored).filter(([, v]) => v !== null && v !== undefined)) };
+      const effective = scopeSettings(db, scope, stored);
       if (argv.json) return printJson({ [scope.kind]: scope.name, stored, effective });
       print(`${scope.kind} ${scope.name} (* set here, the rest inherited)`);
-      print(details(SHOWN.map(([key, label]) => [label, `${String(shown(effective[key]))}${stored[key] !== undefined && stored[key] !== null ? ' *' : ''}`])));
+      print(details(SLEEP_LABELS.map(([key, label]) => [label, `${settingText(effective[key])}${stored[key] !== undefined && stored[key] !== null ? ' *' : ''}`])));
     }),
 });
 
