@@ -4,6 +4,7 @@ import type { Context, Hono } from 'hono';
 import { quote, UserError } from '../errors.js';
 import type { Db } from '../db/index.js';
 import type { CheckMode, RunContext } from '../ops/index.js';
+import { getNode } from '../fleet/index.js';
 import { validate, type FieldNames } from '../validate/index.js';
 import type { ChangeFeed } from './live.js';
 import type { RunRegistry } from './runs.js';
@@ -183,4 +184,21 @@ export function queryLimit(c: Context<WebEnv>, fallback: number): number {
 /** A long action's answer: 202 and the operation to follow. */
 export function accepted(c: Context<WebEnv>, operationId: number): Response {
   return c.json({ operationId, status: 'running', events: `/api/v1/operations/${operationId}/events` }, 202);
+}
+
+/**
+ * A POST on one node (:node) that runs one of mko's node commands as an operation (202). `refuse`
+ * may throw first (a 400, nothing started); `command` is the mko command line doing the same,
+ * which the operation is recorded with (and retried by).
+ */
+export async function startOnNode(
+  c: Context<WebEnv>,
+  deps: AppDeps,
+  command: (node: string) => string[],
+  run: (node: string, ctx: RunContext & CheckMode) => Promise<unknown>,
+  refuse?: (node: string) => void,
+): Promise<Response> {
+  const node = getNode(deps.db, param(c, 'node')).hostname;
+  refuse?.(node);
+  return accepted(c, await deps.runs.start((signal) => run(node, runContext(deps, signal)), command(node)));
 }

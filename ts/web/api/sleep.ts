@@ -17,7 +17,7 @@ import {
   type SleepOverrides,
   type SleepScope,
 } from '../../sleep/index.js';
-import { accepted, jsonBody, noFields, param, runContext, type ApiRoutes, type WebEnv } from '../route.js';
+import { accepted, jsonBody, noFields, param, runContext, startOnNode, type ApiRoutes, type WebEnv } from '../route.js';
 import type { Db } from '../../db/index.js';
 
 /**
@@ -106,25 +106,16 @@ export function sleepRoutes(routes: ApiRoutes): void {
         body: noFields,
         accepted: true,
       },
-      async (c, deps) => {
-        await jsonBody(c);
-        const node = getNode(deps.db, param(c, 'node')).hostname;
-        // Refused here, as a 400, rather than as a failed operation.
-        if (on) refuseUnsafeEnable(deps.db, node);
-        return accepted(c, await deps.runs.start((signal) => setSleepable(deps.db, node, on, runContext(deps, signal)), ['sleep', verb, node]));
-      },
+      // An unsafe enable is refused as a 400, rather than as a failed operation.
+      (c, deps) => startOnNode(c, deps, (node) => ['sleep', verb, node], (node, ctx) => setSleepable(deps.db, node, on, ctx), on ? (node) => refuseUnsafeEnable(deps.db, node) : undefined),
     );
   }
 
-  routes.add({ method: 'post', path: '/nodes/:node/sleep/status', scope: 'operate', tag: 'sleep', summary: 'Ask the node: every auto-sleep check, why it is awake or when it sleeps (its result is the operation\'s)', body: noFields, accepted: true }, async (c, deps) => {
-    await jsonBody(c);
-    const node = getNode(deps.db, param(c, 'node')).hostname;
-    return accepted(c, await deps.runs.start((signal) => sleepStatus(deps.db, node, runContext(deps, signal)), ['sleep', 'status', node]));
-  });
+  routes.add({ method: 'post', path: '/nodes/:node/sleep/status', scope: 'operate', tag: 'sleep', summary: 'Ask the node: every auto-sleep check, why it is awake or when it sleeps (its result is the operation\'s)', body: noFields, accepted: true }, (c, deps) =>
+    startOnNode(c, deps, (node) => ['sleep', 'status', node], (node, ctx) => sleepStatus(deps.db, node, ctx)),
+  );
 
-  routes.add({ method: 'post', path: '/nodes/:node/sleep', scope: 'operate', tag: 'sleep', summary: 'Put the node to sleep now: pre-sleep hooks, voter re-check, cordon (and drain), suspend or power off', body: noFields, accepted: true }, async (c, deps) => {
-    await jsonBody(c);
-    const node = getNode(deps.db, param(c, 'node')).hostname;
-    return accepted(c, await deps.runs.start((signal) => sleepNow(deps.db, node, runContext(deps, signal)), ['sleep', 'now', node]));
-  });
+  routes.add({ method: 'post', path: '/nodes/:node/sleep', scope: 'operate', tag: 'sleep', summary: 'Put the node to sleep now: pre-sleep hooks, voter re-check, cordon (and drain), suspend or power off', body: noFields, accepted: true }, (c, deps) =>
+    startOnNode(c, deps, (node) => ['sleep', 'now', node], (node, ctx) => sleepNow(deps.db, node, ctx)),
+  );
 }

@@ -4,7 +4,7 @@
 import { UserError } from '../../errors.js';
 import { getNode } from '../../fleet/index.js';
 import { configFlags, configureWol, setWakeOnLan, wolConfigOf, wolConfigSchema, wolStatus, type WolConfigInput } from '../../wol/index.js';
-import { accepted, jsonBody, noFields, param, runContext, type ApiRoutes } from '../route.js';
+import { jsonBody, noFields, param, startOnNode, type ApiRoutes } from '../route.js';
 
 /** What `mko wol configure` takes; the domain checks the values (and normalises a MAC first). */
 const configureBody = {
@@ -48,10 +48,7 @@ export function wolRoutes(routes: ApiRoutes): void {
         body: noFields,
         accepted: true,
       },
-      async (c, deps) => {
-        const node = getNode(deps.db, param(c, 'node')).hostname;
-        return accepted(c, await deps.runs.start((signal) => setWakeOnLan(deps.db, node, enabled, runContext(deps, signal)), ['wol', enabled ? 'enable' : 'disable', node]));
-      },
+      (c, deps) => startOnNode(c, deps, (node) => ['wol', verb, node], (node, ctx) => setWakeOnLan(deps.db, node, enabled, ctx)),
     );
   }
   routes.add({ method: 'get', path: '/wol', scope: 'read', tag: 'wol', summary: 'Per node: enabled, MAC, method, NIC support, last wake, ready; per cluster: Ready, Partial or Disabled' }, (c, { db }) =>
