@@ -13,7 +13,7 @@ import { addCluster, insertNode } from '../fleet/index.js';
 import { dumpDb } from '../test-support/db-dump.js';
 import type { CheckResult } from './checks.js';
 import { addNotifier, listNotifiers, removeNotifier } from './notifiers.js';
-import { notifyEvents, type HealthMessage } from './notify.js';
+import { MAX_ATTEMPTS, notifyEvents, type HealthMessage } from './notify.js';
 import { latestStates, listHealthEvents, recordResults, subjectHealth } from './store.js';
 
 const result = (over: Partial<CheckResult> & Pick<CheckResult, 'id' | 'status'>): CheckResult => ({
@@ -177,6 +177,48 @@ describe('notifications: a real command and a real webhook on loopback', () => {
     expect(dump).not.toContain('s3cr3t');
     expect(dump).not.toContain('t0p-secret');
     expect(readFileSync(path.join(dir, 'secrets', 'secrets.json'), 'utf8')).toContain('s3cr3t-token');
+  }, 60_000);
+
+  it('the next passes try a failed delivery again, up to MAX_ATTEMPTS and for a day; an event a stopped pass never sent goes with the next; a notifier added later gets no history', async () => {
+    status = 500;
+    addNotifier(db, dir, { name: 'hook', webhook: `${url}/hooks/s3cr3t-token` });
+    // Each pass reports every check so far (a check a pass leaves out counts as resolved).
+    const reported: CheckResult[] = [result({ id: 'microk8s.services', status: 'fail' })];
+    const [down] = recordResults(db, reported, { operationId: null });
+    const sent = async (events = [] as never[]) => (await notifyEvents(db, dir, events)).map((d) => [d.eventId, d.ok, d.retry]);
+    expect(await sent([down] as never[])).toEqual([[down?.id, false, false]]);
+    // The next pass, nothing new: the webhook is still down, then back.
+    expect(await sent()).toEqual([[down?.id, false, true]]);
+    status = 204;
+    expect(await sent()).toEqual([[down?.id, true, true]]);
+    expect(received.map((r) => r.body.event.id)).toEqual([down?.id, down?.id, down?.id]);
+    expect(await sent()).toEqual([]);
+
+    // Down for good: tried MAX_ATTEMPTS times in all, then left alone.
+    status = 500;
+    reported.push(result({ id: 'disk.space', status: 'fail' }));
+    const [disk, ...none] = recordResults(db, reported, { operationId: null });
+    expect(none).toEqual([]);
+    await notifyEvents(db, dir, disk ? [disk] : []);
+    for (let i = 1; i < MAX_ATTEMPTS; i++) expect(await sent()).toEqual([[disk?.id, false, true]]);
+    expect(await sent()).toEqual([]);
+
+    // Recorded by a pass that stopped before sending: the next pass sends it.
+    status = 204;
+    reported.push(result({ id: 'dqlite.quorum', scope: 'cluster', subject: 'home', status: 'fail' }));
+    const [quorum] = recordResults(db, reported, { operationId: null });
+    expect(await sent()).toEqual([[quorum?.id, true, true]]);
+
+    // A day later an undelivered event is not worth sending any more.
+    reported.push(result({ id: 'clock.skew', status: 'warn' }));
+    const [old] = recordResults(db, reported, { operationId: null, at: new Date(Date.now() - 25 * 3_600_000) });
+    db.prepare("UPDATE health_notifiers SET created_at = '2020-01-01T00:00:00.000Z'").run();
+    expect(old).toBeDefined();
+    expect(await sent()).toEqual([]);
+
+    // A notifier added now is sent what happens from now on, not the earlier events.
+    addNotifier(db, dir, { name: 'late', command: '/bin/true' });
+    expect(await sent()).toEqual([]);
   }, 60_000);
 
   it('removing a webhook notifier takes its URL out of the secrets file', () => {

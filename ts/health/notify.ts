@@ -1,11 +1,19 @@
 // Sending health events: each enabled notifier gets each event, as JSON. A command gets it on its
 // stdin (argv as stored, no shell: nothing stored is ever evaluated); a webhook gets it as the body
 // of a POST. A delivery that fails (exit code, timeout, HTTP error, no connection) is recorded
-// with the event and the watch goes on. Nothing recorded or logged repeats a webhook's URL.
+// with the event and the watch goes on, and the next passes try it again: up to MAX_ATTEMPTS
+// times, for a day after the event (a webhook behind a router that is rebooting, say). An event
+// recorded by a pass stopped before it sent anything is sent by the next pass too. Nothing
+// recorded or logged repeats a webhook's URL.
 import type { Db } from '../db/index.js';
 import { blankSecrets } from '../ops/redact.js';
 import { listNotifiers, recordDelivery, webhookUrl, type Notifier } from './notifiers.js';
-import type { HealthEvent } from './store.js';
+import { getEvent, type HealthEvent } from './store.js';
+
+/** Tries of one event on one notifier, the first included, before mko gives up on it. */
+export const MAX_ATTEMPTS = 5;
+/** How long after an event it is still worth sending. */
+export const RETRY_WINDOW_MS = 86_400_000;
 
 /** What a notifier receives: the event, and one line a human can read. */
 export interface HealthMessage {
@@ -26,6 +34,8 @@ export interface DeliveryResult {
   notifier: string;
   ok: boolean;
   detail: string;
+  /** An earlier pass's event, sent again (or sent at last). */
+  retry: boolean;
 }
 
 /** The last characters of a command's output: enough to see why it failed. */
@@ -98,15 +108,43 @@ export async function deliver(db: Db, dataDir: string, notifier: Notifier, event
     outcome = { ok: false, detail: `failed: ${(error as Error).message}` };
   }
   recordDelivery(db, { eventId: event.id, notifierId: notifier.id, ...outcome });
-  return { eventId: event.id, notifier: notifier.name, ...outcome };
+  return { eventId: event.id, notifier: notifier.name, ...outcome, retry: false };
 }
 
-/** Every event to every enabled notifier, in order; returns each delivery. */
+/**
+ * The earlier events a notifier still owes, oldest first: never delivered to it, tried fewer than
+ * MAX_ATTEMPTS times, at most RETRY_WINDOW_MS old, and recorded after the notifier was added (a
+ * new notifier is not sent the history).
+ */
+export function owedEvents(db: Db, notifier: Notifier, now = new Date()): HealthEvent[] {
+  const since = new Date(now.getTime() - RETRY_WINDOW_MS).toISOString();
+  const rows = db
+    .prepare(
+      `SELECT e.id FROM health_events e
+       WHERE e.at >= @since AND e.at >= @added
+         AND NOT EXISTS (SELECT 1 FROM health_deliveries d WHERE d.event_id = e.id AND d.notifier_id = @notifier AND d.ok = 1)
+         AND (SELECT count(*) FROM health_deliveries d WHERE d.event_id = e.id AND d.notifier_id = @notifier) < @max
+       ORDER BY e.id`,
+    )
+    .all({ since, added: notifier.createdAt, notifier: notifier.id, max: MAX_ATTEMPTS }) as { id: number }[];
+  return rows.map((r) => getEvent(db, r.id));
+}
+
+/**
+ * Each notifier's owed earlier events (a retry), then every new event, to every enabled notifier,
+ * in order; returns each delivery.
+ */
 export async function notifyEvents(db: Db, dataDir: string, events: readonly HealthEvent[], options: { signal?: AbortSignal } = {}): Promise<DeliveryResult[]> {
   const notifiers = listNotifiers(db).filter((n) => n.enabled);
+  const fresh = new Set(events.map((e) => e.id));
   const results: DeliveryResult[] = [];
+  // Once the watch is stopping, nothing new starts: a notifier cut off half way would be a failed delivery.
+  for (const notifier of notifiers) {
+    for (const event of owedEvents(db, notifier).filter((e) => !fresh.has(e.id))) {
+      if (!options.signal?.aborted) results.push({ ...(await deliver(db, dataDir, notifier, event, options.signal)), retry: true });
+    }
+  }
   for (const event of events) {
-    // Once the watch is stopping, nothing new starts: a notifier cut off half way would be a failed delivery.
     for (const notifier of notifiers) if (!options.signal?.aborted) results.push(await deliver(db, dataDir, notifier, event, options.signal));
   }
   return results;

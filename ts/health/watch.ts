@@ -112,9 +112,12 @@ export function passText(pass: HealthPass): string {
   const ops = pass.targets.map((t) => (t.error ? `${t.target}: ${t.error}` : `${t.target} (operation ${t.operationId ?? '-'})`)).join(', ');
   const counts = CHECK_STATUSES.filter((s) => s !== 'pass' && pass.counts[s] > 0).map((s) => `${pass.counts[s]} ${s}`);
   const failedDeliveries = pass.deliveries.filter((d) => !d.ok).length;
+  const retried = pass.deliveries.filter((d) => d.retry).length;
   return (
     `checked ${ops}: ${total} check(s), ${total === 0 ? 'no results' : counts.length ? counts.join(', ') : 'all pass'}; ${pass.events.length} change(s)` +
-    (pass.deliveries.length ? `, ${pass.deliveries.length} notification(s)${failedDeliveries ? ` (${failedDeliveries} failed)` : ''}` : '') +
+    (pass.deliveries.length
+      ? `, ${pass.deliveries.length} notification(s)${retried ? ` (${retried} of earlier events)` : ''}${failedDeliveries ? ` (${failedDeliveries} failed)` : ''}`
+      : '') +
     (pass.pruned ? `; forgot ${pass.pruned} run(s) of earlier passes` : '')
   );
 }

@@ -117,7 +117,7 @@ const watch = command<WatchArgs>({
       const logPass = (pass: HealthPass): void => {
         log(passText(pass));
         for (const e of pass.events) log(`change: ${eventText(e)}`);
-        for (const d of pass.deliveries.filter((x) => !x.ok)) log(`notifier ${d.notifier} failed for event ${d.eventId}: ${d.detail}`);
+        for (const d of pass.deliveries.filter((x) => !x.ok)) log(`notifier ${d.notifier} failed for ${d.retry ? 'earlier ' : ''}event ${d.eventId}: ${d.detail}`);
       };
       if (argv.once) {
         const pass = await healthPass(ctx.db, run, { targets, keepMs });
