@@ -204,6 +204,27 @@ describe.skipIf(!isRoot)('mko doctor on a lab cluster', () => {
     expect(find(repaired.results, 'nut.upsmon_login', LAB)).toMatchObject({ status: 'pass', summary: 'upsmon logged in from every NUT node (3)' });
   }, 400_000);
 
+  it('nut.driver: the UPS driver stopped on the UPS host fails (upsd: Driver not connected), though every NUT service runs; the printed restart brings it back', async () => {
+    const healthy = await doctor(LAB, 0);
+    expect(healthy.results.filter((r) => r.id === 'nut.driver').map((r) => [r.subject, r.status, r.summary, r.evidence])).toEqual([
+      [N1, 'pass', 'the driver reads UPS rack (OL)', 'upsc rack@127.0.0.1 ups.status: OL'],
+    ]);
+    await onNode(N1, 'systemctl stop nut-driver@rack');
+    const broken = await pollUntil('upsd to lose the driver', 60_000, async () => {
+      const report = await doctor(LAB, 2).catch(() => undefined);
+      return report && failing(report).length > 0 ? report : undefined;
+    }, 2000);
+    expect(failing(broken)).toEqual([`nut.driver ${N1}`]);
+    for (const node of [N1, N2, N3]) expect(find(broken.results, 'nut.services', node).status).toBe('pass');
+    const driver = find(broken.results, 'nut.driver', N1);
+    expect(driver).toMatchObject({ severity: 'critical', summary: 'the driver of rack is not running', evidence: 'upsc rack@127.0.0.1 ups.status: Error: Driver not connected' });
+    expect(driver.fix).toMatch(/^ssh .* -i \S+ mko@[\d.]+ 'sudo systemctl restart nut-driver@rack'$/);
+
+    await runFix(driver.fix);
+    const repaired = await doctorUntilHealthy('the UPS driver to be back');
+    expect(find(repaired.results, 'nut.driver', N1).status).toBe('pass');
+  }, 300_000);
+
   it('nut.upsmon_login: a wrong password and a user upsd does not know are refused by upsd; doctor names the nodes, the printed mko ups setup repairs them, no password is shown', async () => {
     // Only the password of n2's MONITOR line changes; n3's names a user upsd.users does not have.
     await onNode(N2, `sed -i -E 's/^(MONITOR \\S+ 1 \\S+) "[^"]*"/\\1 "${WRONG_PASSWORD}"/' /etc/nut/upsmon.conf && grep -c '"${WRONG_PASSWORD}"' /etc/nut/upsmon.conf && systemctl restart nut-monitor`);

@@ -322,6 +322,25 @@ def nut_services_check(host, mode, units):
     return result('nut.services', 'node', host, 'critical', 'pass', 'NUT services running (%s)' % mode, evidence)
 
 
+def nut_driver_check(host, ups, status, error, unit):
+    """The UPS's driver as upsd sees it, on the UPS host: status is what `upsc <ups>@127.0.0.1
+    ups.status` printed (None when it failed), error upsc's last error line; unit is the driver's
+    systemd unit (nut-driver@<ups> from NUT 2.8, nut-driver before). A dead driver or one that lost
+    its UPS (a USB cable) leaves upsd, upsmon and the watcher running blind."""
+    evidence = 'upsc %s@127.0.0.1 ups.status: %s' % (ups, status if status else error or 'no answer')
+    restart = on_node('sudo systemctl restart %s' % unit)
+    if status:
+        return result('nut.driver', 'node', host, 'critical', 'pass', 'the driver reads UPS %s (%s)' % (ups, status), evidence)
+    said = (error or '').lower()
+    if 'stale' in said:
+        return result('nut.driver', 'node', host, 'critical', 'fail',
+                      'the driver of %s has lost the UPS (data stale): check its cable, then restart the driver' % ups, evidence, restart)
+    if 'driver not connected' in said:
+        return result('nut.driver', 'node', host, 'critical', 'fail', 'the driver of %s is not running' % ups, evidence, restart)
+    # upsd itself did not answer: nut.services of this host says why and how to start it.
+    return result('nut.driver', 'node', host, 'critical', 'unknown', 'upsd could not be asked about %s' % ups, evidence)
+
+
 def upsmon_login_check(cluster, expected, clients, ups, upsd_host=''):
     """expected: {host: [addresses it may log in from]} of the nodes whose upsmon should be logged
     in to upsd; clients: the addresses `upsc -c` lists (None: upsd could not be asked, e.g. it is

@@ -15,7 +15,8 @@ version_added: 0.3.0
 author: mko contributors
 description:
   - Reads the node (hostname, /etc/hosts resolution of the members, MicroK8s services, dqlite voters,
-    certificates, disk and inodes, memory cgroup, iptables FORWARD policy, snap hold, NUT, Wake-on-LAN)
+    certificates, disk and inodes, memory cgroup, iptables FORWARD policy, snap hold, NUT services and
+    the UPS driver, Wake-on-LAN)
     and returns one check result per check, in the shape of mko's CheckResult, plus raw readings the
     cluster checks need (the node's clock, the dqlite voters and which answer).
   - Never changes anything; runs in check mode too. A tool that is missing gives status C(unknown).
@@ -45,7 +46,7 @@ options:
     type: str
     default: ''
   ups:
-    description: The UPS this node serves with upsd (name), to list upsd's logged-in clients.
+    description: The UPS this node serves with upsd (name), to list upsd's logged-in clients and read its driver's status.
     type: str
     default: ''
   ups_port:
@@ -122,6 +123,7 @@ import glob
 import os
 import re
 import socket
+import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -141,6 +143,21 @@ def unit_states(names, timeout):
         state = run(['systemctl', 'is-active', name], timeout=timeout)
         out[name] = (state or 'unknown').strip() or 'unknown'
     return out
+
+
+def ups_status(upsc, ups, port, timeout):
+    """(ups.status as upsd has it, or None; upsc's last error line, e.g. 'Error: Driver not connected')."""
+    if upsc is None:
+        return None, 'upsc is not installed'
+    try:
+        done = subprocess.run([upsc, '%s@127.0.0.1:%d' % (ups, port), 'ups.status'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout, env=dict(os.environ, LC_ALL='C'), check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None, 'upsc did not answer within %d s' % timeout
+    if done.returncode == 0 and done.stdout.strip():
+        return done.stdout.strip(), ''
+    lines = [line.strip() for line in (done.stderr or '').splitlines() if line.strip()]
+    return None, lines[-1] if lines else 'upsc exit %d' % done.returncode
 
 
 def resolve(name):
@@ -295,6 +312,9 @@ def main():
         upsc = which('upsc', ['/usr/bin', '/bin'])
         text = run([upsc, '-c', '%s@127.0.0.1:%d' % (p['ups'], p['ups_port'])], timeout=timeout, must_succeed=True) if upsc else None
         clients = dc.parse_upsc_clients(text) if text is not None else None
+        status, error = ups_status(upsc, p['ups'], p['ups_port'], timeout)
+        unit = 'nut-driver@%s' % p['ups'] if os.path.exists('/lib/systemd/system/nut-driver@.service') else 'nut-driver'
+        checks.append(dc.nut_driver_check(host, p['ups'], status, error, unit))
 
     nic = nic_for(p['address'], timeout) if p['wol_wanted'] and p['address'] else None
     ethtool = run([which('ethtool', ['/usr/sbin', '/sbin']), nic], timeout=timeout) if nic else None

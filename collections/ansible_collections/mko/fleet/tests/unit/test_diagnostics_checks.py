@@ -201,6 +201,22 @@ class NodeChecksTest(unittest.TestCase):
         self.assertEqual(dc.upsmon_login_check('home', {'n2': ['10.0.0.2']}, ['10.0.0.2'], 'ups')['status'], 'pass')
         self.assertEqual(dc.parse_upsc_clients('10.0.0.2\n127.0.0.1\n'), ['10.0.0.2', '127.0.0.1'])
 
+    def test_nut_driver(self):
+        ok = dc.nut_driver_check('n1', 'rack', 'OL', '', 'nut-driver@rack')
+        self.assertEqual((ok['status'], ok['summary'], ok['fix']), ('pass', 'the driver reads UPS rack (OL)', None))
+        self.assertEqual(ok['evidence'], 'upsc rack@127.0.0.1 ups.status: OL')
+        dead = dc.nut_driver_check('n1', 'rack', None, 'Error: Driver not connected', 'nut-driver@rack')
+        self.assertEqual((dead['status'], dead['summary']), ('fail', 'the driver of rack is not running'))
+        self.assertEqual(dead['fix'], {'on': 'node', 'command': 'sudo systemctl restart nut-driver@rack'})
+        self.assertEqual(dead['evidence'], 'upsc rack@127.0.0.1 ups.status: Error: Driver not connected')
+        stale = dc.nut_driver_check('n1', 'rack', None, 'Error: Data stale', 'nut-driver')
+        self.assertEqual(stale['status'], 'fail')
+        self.assertIn('lost the UPS (data stale): check its cable', stale['summary'])
+        self.assertEqual(stale['fix']['command'], 'sudo systemctl restart nut-driver')
+        # upsd down: not the driver's fault as far as anyone can tell; nut.services says why.
+        refused = dc.nut_driver_check('n1', 'rack', None, 'Error: Connection failure: Connection refused', 'nut-driver@rack')
+        self.assertEqual((refused['status'], refused['fix'], refused['severity']), ('unknown', None, 'critical'))
+
     def test_wol(self):
         text = '\tSupports Wake-on: pumbg\n\tWake-on: d\n'
         self.assertEqual(dc.wol_check('n1', True, 'eth0', text)['status'], 'warn')
