@@ -296,7 +296,7 @@ describe.skipIf(!isRoot)('cluster shutdown and startup on a lab (skipped unless 
     await expectPower(true);
     const cordoned = await ansible(host(1), '--become', '-m', 'ansible.builtin.command', '-a', '/snap/bin/microk8s kubectl get nodes');
     expect(cordoned.stdout).not.toMatch(/SchedulingDisabled/);
-  }, 300_000);
+  }, 600_000);
 
   it('graceful: backup, then workers together, the standby, the voters one at a time; every host really off', async () => {
     const started = Date.now();
