@@ -7,13 +7,18 @@ import { runFields, runForHostReports, type HostFile, type PlaybookResult, type 
 import { parseDiagnosticsReport } from './report.js';
 import { storeResults } from './store.js';
 
+/** The kinds of operation that store check results: mko doctor's runs, and mko health watch's passes. */
+export const CHECK_RUN_KINDS = ['doctor', 'health'] as const;
+export type CheckRunKind = (typeof CHECK_RUN_KINDS)[number];
+export const isCheckRun = (kind: string): kind is CheckRunKind => (CHECK_RUN_KINDS as readonly string[]).includes(kind);
+
 export interface DoctorOptions {
   /** Only the checks marked cheap (what mko health watch runs on a schedule). */
   cheapOnly?: boolean;
   /** More role variables, e.g. diagnostics_cert_warn_days (thresholds). */
   vars?: Record<string, unknown>;
   /** The operation's kind: 'doctor', or 'health' for a pass of mko health watch (pruned by it). */
-  kind?: 'doctor' | 'health';
+  kind?: CheckRunKind;
 }
 
 export interface DoctorRun {

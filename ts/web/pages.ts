@@ -16,6 +16,7 @@ import { listTokens, SCOPES } from './tokens.js';
 import { choices, clusterView, fleetDashboardView, operationView, powerDashboardView, upsPageView, upsStatusView } from './views.js';
 import { HEALTH_FINGERPRINT, healthDashboardView, nodeHealthView } from './health-view.js';
 import { clusterDoctorView, doctorRunView, nodeDoctorView, type DoctorView } from './doctor-view.js';
+import { isCheckRun } from '../doctor/index.js';
 import { RunRegistry } from './runs.js';
 import { nodeSleepView } from './sleep-view.js';
 
@@ -170,7 +171,7 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
     return c.html(
       renderPage('operation', frame(c, `Operation ${operation.id}`), {
         ...operationSummary(operation),
-        doctor: operation.kind === 'doctor' ? doctorRunView(db, operation) : null,
+        doctor: isCheckRun(operation.kind) ? doctorRunView(db, operation) : null,
         command: operation.args.join(' '),
         // Where the live log goes on from: SQLite counts a log's length in characters, as here.
         logOffset: [...operation.log].length,

@@ -1,5 +1,5 @@
 // mko doctor over the API: start a run (a long action, 202), then read a finished run's results.
-import { hasFailures, resultsOf, runDoctor } from '../../doctor/index.js';
+import { hasFailures, isCheckRun, resultsOf, runDoctor } from '../../doctor/index.js';
 import { UserError } from '../../errors.js';
 import { resolveTarget } from '../../fleet/index.js';
 import { getOperation } from '../../ops/index.js';
@@ -33,7 +33,7 @@ export function doctorRoutes(routes: ApiRoutes): void {
       const ref = param(c, 'operation');
       if (!/^\d{1,15}$/.test(ref)) throw new UserError(`invalid operation id ${JSON.stringify(ref)}: must be a number (see GET /api/v1/operations)`, 1, 'operation');
       const operation = getOperation(db, Number(ref));
-      if (operation.kind !== 'doctor' && operation.kind !== 'health') throw new UserError(`operation ${operation.id} is a ${operation.kind} run, not mko doctor: see GET /api/v1/operations/${operation.id}`, 1, 'operation');
+      if (!isCheckRun(operation.kind)) throw new UserError(`operation ${operation.id} is a ${operation.kind} run, not mko doctor: see GET /api/v1/operations/${operation.id}`, 1, 'operation');
       // The playbook's end is recorded before the results are stored: wait for this server's run.
       if (runs.runs(operation.id) && operation.status !== 'running') await runs.settled(operation.id);
       const results = resultsOf(db, operation.id);
