@@ -31,9 +31,9 @@ afterEach(() => {
 const mko = (args: string[], input?: string) =>
   execa(mkoBin, ['--db', dbPath, ...args], { reject: false, env: { MKO_DB: dbPath }, ...(input === undefined ? { stdin: 'ignore' as const } : { input }) });
 
-/** Every command exited 0; otherwise the failures, so the assertion shows what went wrong. */
+/** Every command exited 0; otherwise the failures, so the assertion shows what went wrong (a bug's stack too). */
 function failures(results: Result[]): string[] {
-  return results.filter((r) => r.exitCode !== 0).map((r) => `exit ${r.exitCode}: ${String(r.stderr).split('\n')[0] ?? ''}`);
+  return results.filter((r) => r.exitCode !== 0).map((r) => `exit ${r.exitCode}: ${String(r.stderr).split('\n').slice(0, 6).join('\n')}`);
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
