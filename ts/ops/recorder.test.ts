@@ -114,19 +114,24 @@ describe.skipIf(!isRoot)('a plain ansible-playbook run and an mko run of the sam
         exitCode: 2,
         exitMeaning: 'one or more hosts failed',
         args: ['ansible-playbook', '-i', inventoryScript, path.join(playbooksDir, 'test-ssh.yml'), '--limit', 'rec-ok,rec-gone'],
-        results: { 'rec-ok': { mko_ssh_test: 'ok' }, 'rec-gone': { mko_ssh_test: 'unreachable' } },
+        results: {
+          'rec-ok': { mko_ssh_test: 'ok', mko_ssh_said: '' },
+          'rec-gone': { mko_ssh_test: 'unreachable', mko_ssh_said: expect.stringMatching(/^ssh: connect to host 127\.0\.0\.2 port \d+: Connection refused$/) as unknown },
+        },
         failures: { 'rec-gone': { task: 'Fail a host whose login or sudo does not work', status: 'failed', message: 'SSH test of rec-gone: unreachable', ignored: false } },
       });
-      expect(mine.recap['rec-ok']).toMatchObject({ ok: 4, failed: 0, skipped: 1 });
+      expect(mine.recap['rec-ok']).toMatchObject({ ok: 4, failed: 0, skipped: 2 });
       expect(mine.recap['rec-gone']).toMatchObject({ failed: 1, ignored: 1, unreachable: 0 });
       expect(mine.events.filter((e) => e.type === 'task_start').map((e) => [e.taskIndex, e.taskCount, e.task])).toEqual([
-        [1, 5, 'Log in over SSH'],
-        [2, 5, 'Run a command through passwordless sudo'],
-        [3, 5, 'Tell which step failed'],
-        [4, 5, 'Report the verdict'],
-        [5, 5, 'Fail a host whose login or sudo does not work'],
+        [1, 6, 'Log in over SSH'],
+        [2, 6, 'Log in again when the first try got no answer in time'],
+        [3, 6, 'Run a command through passwordless sudo'],
+        [4, 6, 'Tell which step failed'],
+        [5, 6, 'Report the verdict'],
+        [6, 6, 'Fail a host whose login or sudo does not work'],
       ]);
-      expect(mine.events.filter((e) => e.type === 'host_result' && e.host === 'rec-gone').map((e) => e.status)).toEqual(['ignored', 'skipped', 'ok', 'ok', 'failed']);
+      // A refused port is no busy node: no second login.
+      expect(mine.events.filter((e) => e.type === 'host_result' && e.host === 'rec-gone').map((e) => e.status)).toEqual(['ignored', 'skipped', 'skipped', 'ok', 'ok', 'failed']);
       expect(mine.log).toContain('fatal: [rec-gone]: UNREACHABLE!');
     } finally {
       db.close();

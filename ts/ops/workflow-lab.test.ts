@@ -82,8 +82,8 @@ describe.skipIf(!isRoot)('follow, cancel and retry on a lab (skipped unless root
       expect(record.op.log).toContain('TASK [Log in over SSH]');
       expect(record.events.some((e) => e.type === 'recap')).toBe(false);
       expect(record.events.slice(0, 2).map((e) => [e.type, e.task, e.taskIndex, e.taskCount])).toEqual([
-        ['play_start', null, null, 5],
-        ['task_start', 'Log in over SSH', 1, 5],
+        ['play_start', null, null, 6],
+        ['task_start', 'Log in over SSH', 1, 6],
       ]);
     } finally {
       await onHost('rm -f /usr/local/bin/id');

@@ -2,6 +2,7 @@
 // loopback, and `mko node test-ssh` tells each way it can fail apart.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { connect, createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
@@ -95,9 +96,43 @@ describe.skipIf(!isRoot)('mko node test-ssh against a real sshd', () => {
     await run('node', 'add', '--hostname', 'n-gone', '--ip', '127.0.0.1', '--port', String(port), '--user', fresh.name);
     const tested = await run('node', 'test-ssh', 'n-gone');
     expect(tested.exitCode, tested.all).toBe(2);
-    expect(tested.stdout).toContain('unreachable');
+    expect(tested.stdout).toContain(`n-gone: unreachable: no SSH login at ${fresh.name}@127.0.0.1:${port} (ssh said: ssh: connect to host 127.0.0.1 port ${port}: Connection refused)`);
     expect(nodeRow('n-gone').result).toMatch(/^unreachable/);
   });
+
+  it('logs in on a second try when the first connection got no answer in time (a busy node)', async () => {
+    // A port on the node's address that swallows its first connection (no SSH banner, as from a
+    // node too busy to answer) and hands every later one to the real sshd.
+    let connections = 0;
+    const open: Socket[] = [];
+    const proxy = createServer((client) => {
+      connections += 1;
+      open.push(client);
+      if (connections === 1) return;
+      const upstream = connect(sshd.port, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.4', resolve));
+    try {
+      const added = await run('node', 'add', '--hostname', 'n-busy', '--ip', '127.0.0.4', '--port', String(port), '--user', withSudo.name);
+      await pasteAsUser(withSudo, setupScript(added.stdout));
+      // Ansible's connect time-out, shortened so the swallowed connection gives up in 3 s, not 10.
+      const tested = await execa(mko, ['node', 'test-ssh', 'n-busy'], { env: { ...env, ANSIBLE_TIMEOUT: '3' }, reject: false, all: true });
+      expect(tested.exitCode, tested.all).toBe(0);
+      expect(tested.stdout).toContain('n-busy: ok: n-busy accepts the key and has passwordless sudo');
+      expect(connections).toBeGreaterThanOrEqual(2);
+      const operation = /\(operation (\d+)\)/.exec(tested.stdout)?.[1] ?? 'none';
+      const log = (await run('operation', 'show', operation, '--log')).stdout;
+      expect(log).toMatch(/TASK \[Log in again when the first try got no answer in time\][^\n]*\n+ok: \[n-busy\]/);
+    } finally {
+      // Ansible's ControlPersist master would hold its connection (and close()) for a minute.
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  }, 120_000);
 
   it('says host key changed when the node presents a different host key', async () => {
     const knownHosts = path.join(dir, 'known_hosts');

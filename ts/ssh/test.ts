@@ -26,11 +26,17 @@ function verdictOf(results: Record<string, Record<string, unknown>>, host: strin
   return FAILURES.find((f) => f === verdict) ?? 'error';
 }
 
-function advice(node: FleetNode, failure: SshFailure, knownHosts: string): string {
+/** ssh's own last words on a failed login (set_stats mko_ssh_said), or null. */
+function sshSaid(results: Record<string, Record<string, unknown>>, host: string): string | null {
+  const said = results[host]?.['mko_ssh_said'];
+  return typeof said === 'string' && said.trim() !== '' ? said.trim() : null;
+}
+
+function advice(node: FleetNode, failure: SshFailure, knownHosts: string, said: string | null): string {
   const target = `${node.sshUser}@${node.address}:${node.sshPort}`;
   switch (failure) {
     case 'unreachable':
-      return `unreachable: nothing answered SSH at ${target}; check the node is on and the address and port are right`;
+      return `unreachable: no SSH login at ${target}${said === null ? '' : ` (ssh said: ${said})`}; check the node is on and the address and port are right`;
     case 'auth-refused':
       return `auth refused: ${target} rejected key ${node.sshKeyFingerprint ?? ''}; paste the lines from mko node instructions ${node.hostname} on the node`;
     case 'host-key-changed':
@@ -74,7 +80,7 @@ export async function testSsh(db: Db, refs: readonly string[], context: RunConte
     }
     if (result.status === 'cancelled') return { node, ok: false, failure: 'error', summary: 'cancelled' };
     const failure = verdict === 'ok' ? 'error' : verdict;
-    const summary = advice(node, failure, knownHosts);
+    const summary = advice(node, failure, knownHosts, sshSaid(result.results, node.hostname));
     recordSshTest(db, node.id, STATUS_AFTER[failure], summary);
     return { node: getNode(db, node.id), ok: false, failure, summary };
   });
