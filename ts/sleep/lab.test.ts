@@ -195,6 +195,7 @@ describe.skipIf(!isRoot)('auto-sleep on the lab (skipped unless root)', () => {
     // Disabled while asleep: the node cannot be reached (exit 2), mko stores it, the wake applies it.
     const disabled = await run('sleep', 'disable', n(1));
     expect(disabled.exitCode).toBe(2);
+    expect(disabled.stdout).toContain(`${n(1)}: auto-sleep disabled in mko; the node gets it when it answers again (mko wol wake-node ${n(1)} wakes it and applies it)`);
     const woken = await json<WakeResult>('wol', 'wake-cluster', LAB, '--wait');
     expect(woken.exitCode, woken.stderr).toBe(0);
     const byHost = Object.fromEntries(woken.value.nodes.map((w) => [w.host, w]));

@@ -32,7 +32,7 @@ function runContext(ctx: Context, json: boolean | undefined, check?: boolean): R
 
 const seconds = (n: number | null): string | null => (n === null ? null : `${n}s`);
 
-function printStatus(result: SleepRunResult, json: boolean | undefined, withChecks: boolean): void {
+function printStatus(result: SleepRunResult, json: boolean | undefined, withChecks: boolean, notes: string[] = []): void {
   if (json) return printJson(result);
   print(
     `\n${table(
@@ -48,6 +48,7 @@ function printStatus(result: SleepRunResult, json: boolean | undefined, withChec
   for (const n of result.nodes.filter((x) => x.recorded.length > 0)) {
     print(`${n.host}: its own sleeps and wakes recorded as operation(s) ${n.recorded.join(', ')}`);
   }
+  for (const note of notes) print(note);
   print(`(operation ${result.operationId})`);
 }
 
@@ -72,7 +73,14 @@ function sleepableCommand(name: 'enable' | 'disable') {
     handler: (argv) =>
       withContext(argv, async (ctx) => {
         const result = await setSleepable(ctx.db, argv.node, on, runContext(ctx, argv.json, argv.check));
-        printStatus(result, argv.json, false);
+        // Asleep or off: the setting is stored all the same, and the node gets it when it is back.
+        const stored = argv.check ? [] : result.nodes.filter((x) => x.result === 'unreachable');
+        printStatus(
+          result,
+          argv.json,
+          false,
+          stored.map((n) => `${n.host}: auto-sleep ${on ? 'enabled' : 'disabled'} in mko; the node gets it when it answers again (mko wol wake-node ${n.host} wakes it and applies it)`),
+        );
         failIfNot(result);
       }),
   });
