@@ -23,7 +23,11 @@ def render_fix(fix, context):
     for key, value in context.items():
         command = command.replace('{%s}' % key, shlex.quote(value) if value else '<%s>' % key)
     if fix['on'] == 'node':
-        return '%s %s' % (context['login'], shlex.quote(command))
+        login = context['login']
+        # A fix that asks for a password (sudo) needs a terminal on the node.
+        if fix.get('tty') and login.startswith('ssh '):
+            login = 'ssh -t ' + login[len('ssh '):]
+        return '%s %s' % (login, shlex.quote(command))
     return command
 
 

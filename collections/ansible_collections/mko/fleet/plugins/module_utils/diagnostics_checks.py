@@ -35,6 +35,16 @@ def on_controller(command):
     return {'on': 'controller', 'command': command}
 
 
+def sudo_fix(user):
+    """Passwordless sudo for `user` again: the drop-in the node's set-up instructions install
+    (/etc/sudoers.d/90-mko-<user>), checked by visudo first, over an ssh -t login so sudo can ask
+    for the user's password once; it ends with `sudo -n true`, so it fails unless it worked."""
+    line = '%s ALL=(ALL:ALL) NOPASSWD: ALL' % user
+    command = ('f=$(mktemp) && echo %s > "$f" && sudo visudo -cf "$f" && '
+               'sudo install -m 0440 -o root -g root "$f" /etc/sudoers.d/90-mko-%s; rm -f "$f"; sudo -n true') % (shlex.quote(line), user)
+    return {'on': 'node', 'command': command, 'tty': True}
+
+
 # ---------------------------------------------------------------- hostname
 
 # Kubernetes node names are RFC 1123 subdomains: lower case letters, digits, '-' and '.', each label

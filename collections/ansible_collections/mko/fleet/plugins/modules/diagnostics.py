@@ -121,6 +121,7 @@ nut:
 import calendar
 import glob
 import os
+import pwd
 import re
 import socket
 import subprocess
@@ -256,7 +257,7 @@ def main():
     checks.append(dc.result('ssh.sudo', 'node', host, 'critical', 'pass', 'SSH login and sudo work',
                             'uid %d' % os.geteuid()) if os.geteuid() == 0 else
                   dc.result('ssh.sudo', 'node', host, 'critical', 'fail', 'commands do not run as root', 'uid %d' % os.geteuid(),
-                            dc.on_node("echo \"$USER ALL=(ALL) NOPASSWD: ALL\" | sudo tee /etc/sudoers.d/90-mko")))
+                            dc.sudo_fix(pwd.getpwuid(os.geteuid()).pw_name)))
     checks.append(dc.hostname_check(host, host))
 
     resolved = [{'name': m['name'], 'address': m['address'], 'got': resolve(m['name'])} for m in p['members']]

@@ -8,6 +8,7 @@ Needs ansible-core on the Python path (Debian's ansible package has it).
 """
 
 import os
+import shlex
 import sys
 import unittest
 
@@ -16,6 +17,7 @@ sys.path.insert(0, os.path.join(HERE, '..', '..', 'plugins', 'action'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', '..', '..', '..'))
 import diagnostics  # noqa: E402 - the file itself, not through an installed collection
 import diagnostics_report  # noqa: E402
+from ansible_collections.mko.fleet.plugins.module_utils import diagnostics_checks as dc  # noqa: E402
 
 THRESHOLDS = {'clock_warn': 1, 'clock_fail': 30}
 
@@ -97,6 +99,15 @@ class RenderFixTest(unittest.TestCase):
         self.assertEqual(diagnostics.render_fix({'on': 'controller', 'command': 'mko wol configure {host}'}, dict(context, host='')),
                          'mko wol configure <host>')
         self.assertIsNone(diagnostics.render_fix(None, context))
+
+    def test_a_fix_that_asks_for_a_password_gets_a_terminal(self):
+        context = {'host': 'pi1', 'cluster': 'home', 'login': 'ssh -i /k mko@10.0.0.1'}
+        rendered = diagnostics.render_fix(dc.sudo_fix('mko'), context)
+        self.assertTrue(rendered.startswith('ssh -t -i /k mko@10.0.0.1 '), rendered)
+        # What the node's shell gets is the instructions' drop-in, checked by visudo first.
+        self.assertEqual(shlex.split(rendered)[-1],
+                         "f=$(mktemp) && echo 'mko ALL=(ALL:ALL) NOPASSWD: ALL' > \"$f\" && sudo visudo -cf \"$f\" && "
+                         "sudo install -m 0440 -o root -g root \"$f\" /etc/sudoers.d/90-mko-mko; rm -f \"$f\"; sudo -n true")
 
 
 if __name__ == '__main__':
