@@ -9,7 +9,7 @@ import { openApiDocument } from './openapi.js';
 import { mountPages } from './pages.js';
 import { renderPage } from './render.js';
 import { RunRegistry } from './runs.js';
-import type { WebDeps, WebEnv } from './route.js';
+import { scopeTable, type WebDeps, type WebEnv } from './route.js';
 import { closeSession, csrfMatches, findSession, openSession, SESSION_COOKIE, SESSION_DAYS } from './sessions.js';
 import { verifyToken } from './tokens.js';
 
@@ -101,6 +101,6 @@ export function createApp(deps: WebDeps): Hono<WebEnv> {
   // One registry for both: a page waits for the runs the API started.
   const runs = deps.runs ?? new RunRegistry();
   routes.mount(app, API_PREFIX, { ...deps, feed, runs });
-  mountPages(app, { ...deps, runs });
+  mountPages(app, { ...deps, runs }, scopeTable(routes.specs, API_PREFIX));
   return app;
 }

@@ -261,6 +261,44 @@ describe.skipIf(!isRoot)('the web UI in chromium, against a lab', () => {
     expect(tokens.find((t) => t.name === 'phone')?.revokedAt).toMatch(/^\d{4}-/);
   }, 60_000);
 
+  it('a token below an action\'s scope sees its button disabled, saying what it needs; an operate token may run it', async () => {
+    const signedIn = async (scope: 'read' | 'operate') => {
+      const secret = (JSON.parse((await ok('web', 'token', 'create', '--name', `ui-${scope}`, '--scope', scope, '--json')).stdout) as { token: string }).token;
+      const context = await browser.newContext({ viewport: { width: 412, height: 915 } });
+      const tab = await context.newPage();
+      await tab.goto(`${url}login`);
+      await tab.fill('#token', secret);
+      await tab.click('button[type=submit]');
+      await tab.waitForURL(url);
+      return { context, tab };
+    };
+    const reader = await signedIn('read');
+    try {
+      await reader.tab.goto(`${url}clusters/${LAB}`);
+      const setUp = reader.tab.locator('button:has-text("Set up")');
+      expect(await setUp.isDisabled()).toBe(true);
+      expect(await setUp.getAttribute('title')).toBe('needs a token with the operate scope (this one has read)');
+      await reader.tab.goto(`${url}nodes/${NODE}`);
+      expect(await reader.tab.locator('button:has-text("Test SSH")').isDisabled()).toBe(true);
+      // The sleep settings form (PATCH) is disabled as a whole, and says why on its submit button.
+      expect(await reader.tab.locator('.sleep-form [type=submit]').getAttribute('data-needs-scope')).toBe('admin');
+      expect(await reader.tab.locator('.sleep-form input').first().isDisabled()).toBe(true);
+      await shot('read-token-node');
+    } finally {
+      await reader.context.close();
+    }
+    const operator = await signedIn('operate');
+    try {
+      await operator.tab.goto(`${url}nodes/${NODE}`);
+      expect(await operator.tab.locator('button:has-text("Test SSH")').isDisabled()).toBe(false);
+      // The settings page's token form needs admin.
+      await operator.tab.goto(`${url}settings`);
+      expect(await operator.tab.locator('button:has-text("Create token")').getAttribute('title')).toBe('needs a token with the admin scope (this one has operate)');
+    } finally {
+      await operator.context.close();
+    }
+  }, 60_000);
+
   it('wakes a powered-off lab host from its page: pending, then up', async () => {
     const powered = async () =>
       (JSON.parse((await ok('lab', 'status', '--name', LAB, '--json')).stdout) as { hosts: { hostname: string; running: boolean }[] }).hosts.find((h) => h.hostname === NODE)?.running;

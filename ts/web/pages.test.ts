@@ -149,6 +149,29 @@ describe('pages', () => {
     expect(await (await page('/nodes/nope')).text()).toContain('no node &quot;nope&quot;: see mko node list');
   });
 
+  it('tell the page the session\'s scope and what every button and form on it needs (the API\'s own routes)', async () => {
+    const unescape = (text: string) => text.replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&#x3D;/g, '=').replace(/&#x60;/g, '`').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    let checked = 0;
+    for (const url of ['/', '/nodes/pi1', '/clusters/home', '/ups/rack', '/settings']) {
+      const html = await (await page(url)).text();
+      const body = /<body ([^>]*)>/.exec(html)?.[1] ?? '';
+      expect(body, url).toContain('data-scope="admin"');
+      const routes = (JSON.parse(unescape(/data-routes="([^"]*)"/.exec(body)?.[1] ?? '[]')) as [string, string, string][]).map(([m, p, need]) => ({ method: m, pattern: new RegExp(p), need }));
+      expect(routes.find((r) => r.method === 'POST' && r.pattern.test('/api/v1/nodes/1/test-ssh'))?.need).toBe('operate');
+      expect(routes.find((r) => r.method === 'POST' && r.pattern.test('/api/v1/tokens'))?.need).toBe('admin');
+      // No read route is listed: a read token may call those.
+      expect(routes.some((r) => r.method === 'GET' && r.pattern.test('/api/v1/nodes/1'))).toBe(false);
+      // Every call the page's buttons and forms make is a route of the table: none slips past it.
+      const calls = [
+        ...[...html.matchAll(/<button[^>]* data-action="([^"]+)"[^>]*>/g)].map((m) => ({ url: unescape(m[1] ?? ''), method: /data-method="([A-Z]+)"/.exec(m[0])?.[1] ?? 'POST' })),
+        ...[...html.matchAll(/<form[^>]* data-api="([^"]+)"[^>]*>/g)].map((m) => ({ url: unescape(m[1] ?? ''), method: /data-method="([A-Z]+)"/.exec(m[0])?.[1] ?? 'POST' })),
+      ];
+      for (const call of calls) expect(routes.some((r) => r.method === call.method && r.pattern.test(call.url)), `${url}: ${call.method} ${call.url}`).toBe(true);
+      checked += calls.length;
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+
   it('serve the operations list with filters and the refreshable parts alone', async () => {
     const html = await (await page('/operations?status=succeeded')).text();
     expect(html).toContain('<option value="succeeded" selected>');

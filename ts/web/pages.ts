@@ -20,7 +20,11 @@ import { isCheckRun } from '../doctor/index.js';
 import { RunRegistry } from './runs.js';
 import { nodeSleepView } from './sleep-view.js';
 
-const frame = (c: Context<WebEnv>, title: string): PageFrame => ({ title, user: c.get('principal').name, csrf: c.get('csrf') ?? '' });
+/** The layout's part of a page: who is signed in, with what scope, and what the API asks of each scope (scopeTable). */
+const pageFrame = (c: Context<WebEnv>, title: string, routes: string): PageFrame => {
+  const principal = c.get('principal');
+  return { title, user: principal.name, csrf: c.get('csrf') ?? '', scope: principal.scope, routes };
+};
 
 function operationsFilter(c: Context<WebEnv>): { status?: OperationStatus; limit: number; query: string } {
   const status = c.req.query('status');
@@ -77,8 +81,9 @@ function operationSummary(operation: Operation) {
   return { operation, recap };
 }
 
-export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
+export function mountPages(app: Hono<WebEnv>, deps: WebDeps, routeScopes = '[]'): void {
   const { db } = deps;
+  const frame = (c: Context<WebEnv>, title: string): PageFrame => pageFrame(c, title, routeScopes);
   const runs = deps.runs ?? new RunRegistry();
   /**
    * A run's results once this server's run of it has stored them: its playbook's end (what the
@@ -113,11 +118,11 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps): void {
   const pages = new Map<string, { part: Uint8Array; page: Buffer<ArrayBuffer> }>();
   const dashboardPage = (c: Context<WebEnv>): Buffer<ArrayBuffer> => {
     const part = dashboardBytes();
-    const pageFrame = frame(c, 'Dashboard');
-    const key = `${pageFrame.user ?? ''}\u0000${pageFrame.csrf ?? ''}`;
+    const shown = frame(c, 'Dashboard');
+    const key = `${shown.user ?? ''}\u0000${shown.csrf ?? ''}`;
     let kept = pages.get(key);
     if (kept?.part !== part) {
-      kept = { part, page: renderPageBytes('dashboard', pageFrame, {}, { name: 'dashboard', bytes: part }) };
+      kept = { part, page: renderPageBytes('dashboard', shown, {}, { name: 'dashboard', bytes: part }) };
       pages.delete(key);
       if (pages.size >= KEPT_PAGES) pages.delete(pages.keys().next().value ?? '');
       pages.set(key, kept);

@@ -25,6 +25,9 @@ export interface PageFrame {
   /** The signed-in token's name; absent on the login page. */
   user?: string;
   csrf?: string;
+  /** The signed-in token's scope, and the API's routes above read (scopeTable's JSON). */
+  scope?: string;
+  routes?: string;
 }
 
 /** A whole page: the named template inside the layout. */

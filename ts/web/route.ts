@@ -79,6 +79,16 @@ export class ApiRoutes {
   }
 }
 
+/**
+ * What the web pages need to know of the API's scopes, as JSON: every route a read token may not
+ * call, as [METHOD, path pattern, scope needed]. The pages' script disables the buttons and forms
+ * that call them for a token below that scope, rather than letting a click end in a 403.
+ */
+export function scopeTable(specs: readonly RouteSpec[], prefix: string): string {
+  const pattern = (path: string): string => `^${`${prefix}${path}`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}$`;
+  return JSON.stringify(specs.filter((s) => s.scope !== 'read').map((s) => [s.method.toUpperCase(), pattern(s.path), s.scope]));
+}
+
 /** Keywords about a value rather than the shape of the request: the domain checks them (after normalising, e.g. a MAC in capitals). */
 const VALUE_KEYWORDS = new Set(['pattern', 'format', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'propertyNames', 'noTemplate', 'printable', 'default']);
 const TYPE_HINTS: Record<string, string> = { boolean: 'true or false', integer: 'a whole number', number: 'a number', string: 'a string', object: 'a JSON object', array: 'a JSON array' };

@@ -3,6 +3,36 @@
 (() => {
   const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
 
+  // A token below what a route needs: the buttons and forms that call it are disabled and say what
+  // they need, rather than ending in the API's 403. The table is the API's own (data-routes).
+  const RANK = { read: 0, operate: 1, admin: 2 };
+  const scope = document.body.getAttribute('data-scope');
+  const routes = JSON.parse(document.body.getAttribute('data-routes') || '[]').map(([method, pattern, need]) => [method, new RegExp(pattern), need]);
+  function scopeNeeded(method, url) {
+    const path = new URL(url, window.location.href).pathname;
+    const need = routes.find(([m, pattern]) => m === method.toUpperCase() && pattern.test(path))?.[2];
+    return need && RANK[scope] < RANK[need] ? need : null;
+  }
+  function disableOutOfScope(root) {
+    if (!scope) return;
+    const mark = (element, need) => {
+      element.disabled = true;
+      element.setAttribute('data-needs-scope', need);
+      element.title = `needs a token with the ${need} scope (this one has ${scope})`;
+    };
+    for (const button of root.querySelectorAll('button[data-action]')) {
+      const need = scopeNeeded(button.getAttribute('data-method') ?? 'POST', button.getAttribute('data-action'));
+      if (need) mark(button, need);
+    }
+    for (const form of root.querySelectorAll('form[data-api]')) {
+      const need = scopeNeeded(form.getAttribute('data-method') ?? 'POST', form.getAttribute('data-api'));
+      if (!need) continue;
+      for (const element of form.elements) element.disabled = true;
+      mark(form.querySelector('[type=submit]') ?? form, need);
+    }
+  }
+  disableOutOfScope(document);
+
   /** Call the API as the logged-in browser; a refusal throws its message, with the field it names. */
   async function api(method, url, body) {
     const response = await fetch(url, {
@@ -91,7 +121,10 @@
           window.location.href = response.url;
           return;
         }
-        if (response.ok) part.innerHTML = await response.text();
+        if (response.ok) {
+          part.innerHTML = await response.text();
+          disableOutOfScope(part);
+        }
       }
       tickAges();
     } finally {
@@ -275,7 +308,10 @@
       onEnd: async (end) => {
         const summary = document.querySelector('[data-operation-summary]');
         const response = summary ? await fetch(summary.getAttribute('data-operation-summary'), { credentials: 'same-origin' }).catch(() => null) : null;
-        if (summary && response?.ok) summary.innerHTML = await response.text();
+        if (summary && response?.ok) {
+          summary.innerHTML = await response.text();
+          disableOutOfScope(summary);
+        }
         else document.querySelectorAll('[data-operation-status]').forEach((badge) => setBadge(badge, end.status, `status-${end.status}`));
         await refreshParts();
       },
