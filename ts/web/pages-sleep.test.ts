@@ -120,3 +120,36 @@ describe('auto-sleep on the node page', () => {
     expect(((await refused.json()) as { error: string }).error).toBe('token browser has scope operate; this needs admin');
   });
 });
+
+describe('auto-sleep on the cluster page', () => {
+  const clusterSection = async (clusterId: number) => {
+    const html = await page(`/clusters/${clusterId}`);
+    const start = html.indexOf('<section class="card" id="sleep">');
+    expect(start).toBeGreaterThan(0);
+    return html.slice(start, html.indexOf('</section>', start));
+  };
+
+  it("lists each node's sleepable flag and last state, the cluster's own settings, a form over them, and sends them", async () => {
+    const clusterId = worker.clusterId ?? 0;
+    writeOverrides(db, { kind: 'cluster', id: clusterId, name: 'home' }, { timeout: 900, action: 'poweroff', commands: [['pgrep', PLANTED]] });
+    writeOverrides(db, { kind: 'node', id: worker.id, name: 'pi2' }, { sleepable: true });
+    sleepRun('sleep-status', 'home', { results: { pi2: { [SLEEP_REPORT_STAT]: { installed: true, status: { state: 'idle', sleeps_in: 42, detail: 'idle', checks: [] } } } } });
+    const html = await clusterSection(clusterId);
+    expect(html).toContain(`<div data-part="/fragments/clusters/${clusterId}/sleep">`);
+    expect(html).toMatch(/<tr data-sleep-node="pi2"><td><a href="\/nodes\/\d+#sleep">pi2<\/a><\/td><td>worker<\/td><td>yes<\/td><td><span class="badge sleep-idle">idle<\/span> sleeps in 42 s<\/td><\/tr>/);
+    expect(html).toMatch(/<tr data-sleep-node="pi1">.*<td>no<\/td>/);
+    expect(html).toContain('<dd data-setting="timeout">900 <span class="badge" title="set on this cluster">cluster</span></dd>');
+    expect(html).toContain('<dd data-setting="grace">60</dd>');
+    expect(html).toContain(`<dd data-setting="commands">[&quot;pgrep&quot;,&quot;${PLANTED_SHOWN}&quot;] <span class="badge" title="set on this cluster">`);
+    // The form edits the cluster's own values; mko's defaults are the placeholders.
+    expect(html).toContain(`<form data-api="/api/v1/clusters/${clusterId}/sleep" data-method="PATCH" data-empty="null" data-refresh`);
+    expect(html).toContain('<input type="number" name="timeout" value="900" placeholder="1800" step="1" min="0">');
+    expect(html).toContain('<option value="">inherit (suspend)</option><option value="suspend" >suspend</option><option value="poweroff" selected>poweroff</option>');
+    expect(html).toContain(`data-action="/api/v1/clusters/${clusterId}/sleep/apply" data-follow data-refresh>Send settings to every node</button>`);
+    expect(html).not.toContain(PLANTED);
+    // The part alone, as the page re-reads it after a change.
+    const part = await page(`/fragments/clusters/${clusterId}/sleep`);
+    expect(part).not.toContain('<html');
+    expect(part).toContain('<dd data-setting="timeout">900');
+  });
+});

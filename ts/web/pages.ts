@@ -18,7 +18,7 @@ import { HEALTH_FINGERPRINT, healthDashboardView, nodeHealthView } from './healt
 import { clusterDoctorView, doctorRunView, nodeDoctorView, type DoctorView } from './doctor-view.js';
 import { isCheckRun } from '../doctor/index.js';
 import { RunRegistry } from './runs.js';
-import { nodeSleepView } from './sleep-view.js';
+import { clusterSleepView, nodeSleepView } from './sleep-view.js';
 
 /** The layout's part of a page: who is signed in, with what scope, and what the API asks of each scope (scopeTable). */
 const pageFrame = (c: Context<WebEnv>, title: string, routes: string): PageFrame => {
@@ -231,9 +231,19 @@ export function mountPages(app: Hono<WebEnv>, deps: WebDeps, routeScopes = '[]')
       .filter((op) => op.target === cluster.name || op.target.split(',').some((t) => t === cluster.name))
       .slice(0, 20)
       .map(operationView);
+    const nodes = listNodes(db, { cluster: cluster.name });
     return c.html(
-      renderPage('cluster', frame(c, cluster.name), { cluster: clusterView(db, cluster, listNodes(db, { cluster: cluster.name })), operations, doctor: clusterDoctorView(db, cluster) }),
+      renderPage('cluster', frame(c, cluster.name), {
+        cluster: clusterView(db, cluster, nodes),
+        operations,
+        doctor: clusterDoctorView(db, cluster),
+        sleep: clusterSleepView(db, cluster, nodes),
+      }),
     );
+  });
+  app.get('/fragments/clusters/:cluster/sleep', (c) => {
+    const cluster = getCluster(db, c.req.param('cluster'));
+    return c.html(renderPartial('cluster-sleep', clusterSleepView(db, cluster, listNodes(db, { cluster: cluster.name }))));
   });
   app.get('/fragments/clusters/:cluster/doctor', async (c) => {
     const cluster = getCluster(db, c.req.param('cluster'));

@@ -10,10 +10,14 @@ import {
   inheritedSettings,
   lastJournalEntry,
   scopeOverrides,
+  scopeSettings,
   settingText,
+  SLEEP_DEFAULTS,
   SLEEP_LABELS,
   SLEEP_REPORT_STAT,
   type SleepCheck,
+  type SleepOverrides,
+  type SleepSettings,
 } from '../sleep/index.js';
 import { choices } from './views.js';
 
@@ -91,25 +95,59 @@ export function nodeSleepView(db: Db, node: FleetNode) {
     operation: state ? { id: state.operation.id, running: state.operation.running } : null,
     lastEvent: journal,
     // The form edits the node's own values; an empty field inherits (its placeholder says what).
-    form: {
-      url: `/api/v1/nodes/${node.id}/sleep`,
-      number: (['timeout', 'interval', 'cpuLoad', 'netBytesPerSecond', 'drainTimeout', 'grace'] as const).map((key) => ({
-        key,
-        label: SLEEP_LABELS.find(([k]) => k === key)?.[1] ?? key,
-        value: own[key] ?? '',
-        placeholder: settingText(inherited[key]),
-        step: key === 'cpuLoad' ? 'any' : '1',
-      })),
-      excludedNamespaces: own.excludedNamespaces ? own.excludedNamespaces.join(',') : '',
-      excludedNamespacesInherited: settingText(inherited.excludedNamespaces),
-      hooksDir: own.hooksDir ?? '',
-      hooksDirInherited: inherited.hooksDir,
-      commands: own.commands ? own.commands.map((argv) => JSON.stringify(argv)).join('\n') : '',
-      commandsInherited: settingText(inherited.commands),
-      actions: choices(['suspend', 'poweroff'], own.action ?? ''),
-      actionInherited: inherited.action,
-      drain: choices(['true', 'false'], own.drain === undefined || own.drain === null ? '' : String(own.drain)),
-      drainInherited: settingText(inherited.drain),
-    },
+    form: settingsForm(
+      `/api/v1/nodes/${node.id}/sleep`,
+      own,
+      inherited,
+      "An empty field inherits from the cluster (or mko's default), shown in grey. The node gets the settings at the next Enable, Disable or Send settings.",
+    ),
+  };
+}
+
+/** The form that edits one scope's own settings (PATCH, empty inherits): a node's or a cluster's. */
+function settingsForm(url: string, own: SleepOverrides, inherited: SleepSettings, hint: string) {
+  return {
+    url,
+    hint,
+    number: (['timeout', 'interval', 'cpuLoad', 'netBytesPerSecond', 'drainTimeout', 'grace'] as const).map((key) => ({
+      key,
+      label: SLEEP_LABELS.find(([k]) => k === key)?.[1] ?? key,
+      value: own[key] ?? '',
+      placeholder: settingText(inherited[key]),
+      step: key === 'cpuLoad' ? 'any' : '1',
+    })),
+    excludedNamespaces: own.excludedNamespaces ? own.excludedNamespaces.join(',') : '',
+    excludedNamespacesInherited: settingText(inherited.excludedNamespaces),
+    hooksDir: own.hooksDir ?? '',
+    hooksDirInherited: inherited.hooksDir,
+    commands: own.commands ? own.commands.map((argv) => JSON.stringify(argv)).join('\n') : '',
+    commandsInherited: settingText(inherited.commands),
+    actions: choices(['suspend', 'poweroff'], own.action ?? ''),
+    actionInherited: inherited.action,
+    drain: choices(['true', 'false'], own.drain === undefined || own.drain === null ? '' : String(own.drain)),
+    drainInherited: settingText(inherited.drain),
+  };
+}
+
+/**
+ * A cluster page's auto-sleep section: each node's sleepable flag and last known state, the
+ * cluster's settings (which its nodes inherit), a form for them, and a button that sends them.
+ */
+export function clusterSleepView(db: Db, cluster: { id: number; name: string }, nodes: readonly FleetNode[]) {
+  const scope = { kind: 'cluster' as const, id: cluster.id, name: cluster.name };
+  const own = scopeOverrides(db, scope);
+  const effective = scopeSettings(db, scope, own);
+  const set = (key: keyof typeof own): boolean => own[key] !== undefined && own[key] !== null;
+  return {
+    url: `/fragments/clusters/${cluster.id}/sleep`,
+    cluster: { id: cluster.id, name: cluster.name },
+    nodes: nodes.map((node) => ({ id: node.id, hostname: node.hostname, role: node.role, sleepable: effectiveSettings(db, node).sleepable, state: lastState(db, node) })),
+    settings: SLEEP_LABELS.filter(([key]) => key !== 'sleepable').map(([key, label]) => ({ key, label, value: settingText(effective[key]), here: set(key) })),
+    form: settingsForm(
+      `/api/v1/clusters/${cluster.id}/sleep`,
+      own,
+      SLEEP_DEFAULTS,
+      "The cluster's own values; its nodes inherit them unless they set their own. An empty field takes mko's default, shown in grey. Nodes get the settings at the next Enable, Disable or Send settings.",
+    ),
   };
 }
