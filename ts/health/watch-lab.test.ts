@@ -176,7 +176,7 @@ describe.skipIf(!isRoot)('mko health watch on a lab cluster (skipped unless root
     const sentBefore = { command: commandEvents().length, webhook: posted.length };
     await onNode('iptables -P FORWARD DROP');
     const dropped = await pass();
-    expect(dropped.events.map((e) => [e.scope, e.subject, e.check, e.from, e.to, e.summary])).toEqual([['node', NODE, 'iptables.forward', 'pass', 'fail', 'FORWARD policy DROP: pods on other nodes cannot be reached']]);
+    expect(dropped.events.map((e) => [e.scope, e.subject, e.check, e.from, e.to, e.summary])).toEqual([['node', NODE, 'iptables.forward', 'pass', 'fail', 'FORWARD policy DROP: pods on other nodes cannot be reached; the fix lasts until a reboot unless iptables-persistent keeps it']]);
     expect(dropped.events[0]?.fix).toContain('sudo iptables -P FORWARD ACCEPT');
     expect(commandEvents().slice(sentBefore.command).map((m) => m.event)).toEqual(dropped.events);
     expect(posted.slice(sentBefore.webhook).map((p) => p.body.event)).toEqual(dropped.events);

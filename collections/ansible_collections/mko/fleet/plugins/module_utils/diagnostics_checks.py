@@ -301,7 +301,8 @@ def iptables_check(host, policy, error):
     if policy == 'ACCEPT':
         return result('iptables.forward', 'node', host, 'critical', 'pass', 'FORWARD policy ACCEPT', evidence)
     return result('iptables.forward', 'node', host, 'critical', 'fail',
-                  'FORWARD policy %s: pods on other nodes cannot be reached' % policy, evidence,
+                  'FORWARD policy %s: pods on other nodes cannot be reached; the fix lasts until a reboot '
+                  'unless iptables-persistent keeps it' % policy, evidence,
                   on_node('sudo iptables -P FORWARD ACCEPT'))
 
 
