@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 import shlex
 
@@ -65,9 +66,17 @@ def hostname_check(host, hostname):
 
 # ---------------------------------------------------------------- /etc/hosts
 
+def same_address(a, b):
+    """Two spellings of one IP address (IPv6 has many: fd00:0::10 is fd00::10)."""
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+
+
 def hosts_check(host, resolved):
     """resolved: [{name, address, got: [addresses]}] for every member of the node's cluster."""
-    wrong = [r for r in resolved if r['address'] not in r['got']]
+    wrong = [r for r in resolved if not any(same_address(r['address'], got) for got in r['got'])]
     evidence = '; '.join('%s -> %s' % (r['name'], ','.join(r['got']) or 'unresolved') for r in resolved)
     if not resolved:
         return result('hosts.resolve', 'node', host, 'critical', 'pass', 'no cluster members to resolve', '')

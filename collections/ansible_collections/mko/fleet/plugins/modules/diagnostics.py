@@ -162,8 +162,9 @@ def ups_status(upsc, ups, port, timeout):
 
 
 def resolve(name):
+    """Every address `name` resolves to, IPv4 and IPv6 (a member may have either), without scope ids."""
     try:
-        return sorted(set(info[4][0] for info in socket.getaddrinfo(name, None, socket.AF_INET)))
+        return sorted(set(info[4][0].split('%')[0] for info in socket.getaddrinfo(name, None, socket.AF_UNSPEC, socket.SOCK_STREAM)))
     except (socket.gaierror, UnicodeError):
         return []
 

@@ -164,6 +164,12 @@ class NodeChecksTest(unittest.TestCase):
         self.assertIn('b (want 10.0.0.2)', r['summary'])
         self.assertEqual(r['fix']['command'], 'mko cluster configure-hosts {cluster}')
 
+    def test_hosts_resolution_of_ipv6_members(self):
+        # An IPv6 member, stored in one spelling and resolved in another, beside the name's IPv4 line.
+        v6 = [{'name': 'c', 'address': 'fd00:0:0::13', 'got': ['10.0.0.3', 'fd00::13']}]
+        self.assertEqual(dc.hosts_check('a', v6)['status'], 'pass')
+        self.assertEqual(dc.hosts_check('a', [dict(v6[0], got=['10.0.0.3'])])['status'], 'fail')
+
     def test_memory_cgroup_on_a_pi(self):
         v1_off = '#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t3\t1\t1\nmemory\t0\t1\t0\n'
         self.assertFalse(dc.memory_cgroup_enabled(v1_off, None))
