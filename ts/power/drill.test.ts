@@ -149,7 +149,7 @@ describe.skipIf(!isRoot)('power drill on a lab: UPS on battery -> ordered shutdo
     startWatcher();
     await pollUntil('the watcher to poll the UPS', 30_000, async () => {
       const status = await run(['ups', 'monitor', 'status']);
-      return /^running: +yes/m.test(status.stdout) && (await run(['ups', 'status'])).stdout.match(/rack\s+drl-n6\s+OL\b/);
+      return /^running: +yes/m.test(status.stdout) && (await run(['ups', 'status'])).stdout.match(new RegExp(String.raw`rack\s+${UPS_HOST}\s+OL\b`));
     });
   }, 900_000);
 

@@ -103,7 +103,7 @@ describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless r
     expect(status.addons?.find((a) => a.name === 'rbac')).toMatchObject({ status: 'disabled' });
     const short = await ok(n1, `${M} status --format short`);
     expect(short).toMatch(/^microk8s is running\naddons:\ncore\/dns: enabled\n/);
-    expect(await ok(n1, `${K} get nodes`)).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\nsdt-n1\s+Ready\s+<none>\s+\S+\s+v1\.31\.9$/);
+    expect(await ok(n1, `${K} get nodes`)).toMatch(new RegExp(String.raw`^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n${name}-n1\s+Ready\s+<none>\s+\S+\s+v1\.31\.9$`));
   });
 
   it('holds and unholds refreshes', async () => {
@@ -126,7 +126,7 @@ describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless r
     const refused = await joinNode(n2, t);
     expect(refused.exitCode).toBe(6);
     expect(refused.stdout).toBe(
-      `Contacting cluster at ${n1.address}\nConnection failed. the hostname (sdt-n2) of the joining node does not ` +
+      `Contacting cluster at ${n1.address}\nConnection failed. the hostname (${name}-n2) of the joining node does not ` +
         `resolve to the IP "${n2.address}". Refusing join (400).`,
     );
     const again = await joinNode(n2, t);
@@ -175,26 +175,26 @@ describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless r
     );
     const ha = (await yamlStatus(n1))['high-availability'].nodes ?? [];
     expect(ha.map((n) => n.address)).not.toContain(`${n4.address}:19001`);
-    expect((await ok(n1, `${K} wait --for=condition=Ready node/sdt-n4 --timeout=30s`)).trim()).toBe('node/sdt-n4 condition met');
-    expect(await ok(n1, `${K} get nodes`)).toMatch(/sdt-n4\s+Ready\s/);
+    expect((await ok(n1, `${K} wait --for=condition=Ready node/${name}-n4 --timeout=30s`)).trim()).toBe(`node/${name}-n4 condition met`);
+    expect(await ok(n1, `${K} get nodes`)).toMatch(new RegExp(String.raw`${name}-n4\s+Ready\s`));
   });
 
   it('cordons, drains and uncordons a node', async () => {
     await ok(n1, `${K} create deployment web --image=nginx --replicas=4`);
-    expect((await ok(n1, `${K} cordon sdt-n4`)).trim()).toBe('node/sdt-n4 cordoned');
-    expect(await ok(n1, `${K} get nodes`)).toMatch(/sdt-n4\s+Ready,SchedulingDisabled\s/);
-    const refused = await sh(n1, `${K} drain sdt-n4`);
+    expect((await ok(n1, `${K} cordon ${name}-n4`)).trim()).toBe(`node/${name}-n4 cordoned`);
+    expect(await ok(n1, `${K} get nodes`)).toMatch(new RegExp(String.raw`${name}-n4\s+Ready,SchedulingDisabled\s`));
+    const refused = await sh(n1, `${K} drain ${name}-n4`);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain('cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)');
-    const drained = await ok(n1, `${K} drain sdt-n4 --ignore-daemonsets --delete-emptydir-data --timeout=60s`);
-    expect(drained).toMatch(/^node\/sdt-n4 already cordoned\n(evicting pod \S+\/\S+\n)+(pod\/\S+ evicted\n)+node\/sdt-n4 drained$/);
+    const drained = await ok(n1, `${K} drain ${name}-n4 --ignore-daemonsets --delete-emptydir-data --timeout=60s`);
+    expect(drained).toMatch(new RegExp(String.raw`^node\/${name}-n4 already cordoned\n(evicting pod \S+\/\S+\n)+(pod\/\S+ evicted\n)+node\/${name}-n4 drained$`));
     expect(drained).toMatch(/^evicting pod default\/web-\S+$/m);
     const pods = JSON.parse(await ok(n1, `${K} get pods -A -o json`)) as { items: { spec: { nodeName?: string }; metadata: { name: string } }[] };
-    expect(pods.items.filter((p) => p.spec.nodeName === 'sdt-n4').map((p) => p.metadata.name)).toEqual([
+    expect(pods.items.filter((p) => p.spec.nodeName === `${name}-n4`).map((p) => p.metadata.name)).toEqual([
       expect.stringMatching(/^calico-node-/),
     ]);
-    expect((await ok(n1, `${K} uncordon sdt-n4`)).trim()).toBe('node/sdt-n4 uncordoned');
-    expect(await ok(n1, `${K} get nodes`)).toMatch(/sdt-n4\s+Ready\s/);
+    expect((await ok(n1, `${K} uncordon ${name}-n4`)).trim()).toBe(`node/${name}-n4 uncordoned`);
+    expect(await ok(n1, `${K} get nodes`)).toMatch(new RegExp(String.raw`${name}-n4\s+Ready\s`));
     expect((await ok(n1, `${K} scale deployment/web --replicas=1`)).trim()).toBe('deployment.apps/web scaled');
     expect(JSON.parse(await ok(n1, `${K} get pv,pvc,storageclass -A -o json`))).toEqual({
       apiVersion: 'v1',
@@ -208,20 +208,20 @@ describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless r
     const KC = '/snap/microk8s/current/kubectl --kubeconfig /var/snap/microk8s/current/credentials/kubelet.config';
     const bare = await sh(n4, '/snap/microk8s/current/kubectl get pods');
     expect([bare.exitCode, bare.stderr.trim()]).toEqual([1, 'The connection to the server localhost:8080 was refused - did you specify the right host or port?']);
-    expect((await ok(n1, `${K} run keep -n kube-system --image=busybox --labels=mko.io/prevent-sleep=true --overrides='{"spec":{"nodeName":"sdt-n4"}}'`)).trim()).toBe('pod/keep created');
+    expect((await ok(n1, `${K} run keep -n kube-system --image=busybox --labels=mko.io/prevent-sleep=true --overrides='{"spec":{"nodeName":"${name}-n4"}}'`)).trim()).toBe('pod/keep created');
     type Pods = { items: { metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences?: { kind: string }[] }; spec: { nodeName: string } }[] };
     const labelled = JSON.parse(await ok(n4, `${KC} get pods -A -l mko.io/prevent-sleep=true -o json`)) as Pods;
-    expect(labelled.items.map((p) => [p.metadata.namespace, p.metadata.name, p.spec.nodeName, p.metadata.ownerReferences ?? null])).toEqual([['kube-system', 'keep', 'sdt-n4', null]]);
-    const calico = JSON.parse(await ok(n4, `${KC} get pods -A -l k8s-app=calico-node --field-selector spec.nodeName=sdt-n4 -o json`)) as Pods;
+    expect(labelled.items.map((p) => [p.metadata.namespace, p.metadata.name, p.spec.nodeName, p.metadata.ownerReferences ?? null])).toEqual([['kube-system', 'keep', `${name}-n4`, null]]);
+    const calico = JSON.parse(await ok(n4, `${KC} get pods -A -l k8s-app=calico-node --field-selector spec.nodeName=${name}-n4 -o json`)) as Pods;
     expect(calico.items.map((p) => [p.metadata.name.startsWith('calico-node-'), p.metadata.ownerReferences?.[0]?.kind])).toEqual([[true, 'DaemonSet']]);
     // The node may cordon itself and no other (NodeRestriction).
-    expect((await ok(n4, `${KC} cordon sdt-n4`)).trim()).toBe('node/sdt-n4 cordoned');
-    const other = await sh(n4, `${KC} cordon sdt-n1`);
-    expect([other.exitCode, other.stderr.trim()]).toEqual([1, 'Error from server (Forbidden): nodes "sdt-n1" is forbidden: node "sdt-n4" is not allowed to modify node "sdt-n1"']);
-    const drain = await sh(n1, `${K} drain sdt-n4 --ignore-daemonsets`);
+    expect((await ok(n4, `${KC} cordon ${name}-n4`)).trim()).toBe(`node/${name}-n4 cordoned`);
+    const other = await sh(n4, `${KC} cordon ${name}-n1`);
+    expect([other.exitCode, other.stderr.trim()]).toEqual([1, `Error from server (Forbidden): nodes "${name}-n1" is forbidden: node "${name}-n4" is not allowed to modify node "${name}-n1"`]);
+    const drain = await sh(n1, `${K} drain ${name}-n4 --ignore-daemonsets`);
     expect(drain.exitCode).toBe(1);
     expect(drain.stderr).toContain('cannot delete Pods that declare no controller (use --force to override): kube-system/keep');
-    expect((await ok(n4, `${KC} uncordon sdt-n4`)).trim()).toBe('node/sdt-n4 uncordoned');
+    expect((await ok(n4, `${KC} uncordon ${name}-n4`)).trim()).toBe(`node/${name}-n4 uncordoned`);
     expect((await ok(n1, `${K} delete pod keep -n kube-system`)).trim()).toBe('pod "keep" deleted');
   });
 
@@ -230,8 +230,8 @@ describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless r
       'microk8s (1.32/stable) v1.32.5 from Canonical** refreshed',
     );
     expect(await ok(n4, 'snap list microk8s')).toMatch(/v1\.32\.5\s+\d+\s+1\.32\/stable/);
-    await ok(n1, `${K} wait --for=condition=Ready node/sdt-n4 --timeout=30s`);
-    expect(await ok(n1, `${K} get nodes`)).toMatch(/^sdt-n4\s+Ready\s+<none>\s+\S+\s+v1\.32\.5$/m);
+    await ok(n1, `${K} wait --for=condition=Ready node/${name}-n4 --timeout=30s`);
+    expect(await ok(n1, `${K} get nodes`)).toMatch(new RegExp(String.raw`^${name}-n4\s+Ready\s+<none>\s+\S+\s+v1\.32\.5$`, 'm'));
   });
 
   it('loses quorum when 2 of 3 voters stop, and gets it back when they start', async () => {
@@ -245,20 +245,20 @@ describe.skipIf(!isRoot)('MicroK8s test double on a 4-host lab (skipped unless r
     expect(kubectl.stderr.trim()).toBe(REFUSED);
     await Promise.all([n2, n3].map((h) => ok(h, `${M} start`)));
     expect(await ok(n1, `${M} status --wait-ready --timeout 60`)).toMatch(/^microk8s is running\nhigh-availability: yes\n/);
-    expect(await ok(n1, `${K} get nodes`)).toMatch(/sdt-n3\s+Ready\s/);
+    expect(await ok(n1, `${K} get nodes`)).toMatch(new RegExp(String.raw`${name}-n3\s+Ready\s`));
   });
 
   it('removes a node only after it left, then resets the single node it became', async () => {
-    const early = await sh(n1, `${M} remove-node sdt-n3`);
+    const early = await sh(n1, `${M} remove-node ${name}-n3`);
     expect(early.exitCode).toBe(1);
-    expect(early.stdout).toContain("Removal failed. Node sdt-n3 is registered with dqlite. Please, run first 'microk8s leave'");
+    expect(early.stdout).toContain(`Removal failed. Node ${name}-n3 is registered with dqlite. Please, run first 'microk8s leave'`);
     expect(await ok(n3, `${M} leave`)).toMatch(/^Generating new cluster certificates\.\nWaiting for node to start\./);
     expect(await ok(n3, `${M} status`)).toContain('  datastore master nodes: 127.0.0.1:19001\n');
     const pretty = await ok(n1, `${M} status`);
     expect(pretty).toContain(`high-availability: no\n  datastore master nodes: ${n1.address}:19001 ${n2.address}:19001\n`);
-    expect(await ok(n1, `${K} get nodes`)).toMatch(/sdt-n3\s+NotReady\s/);
-    expect((await ok(n1, `${M} remove-node sdt-n3`)).trim()).toBe('');
-    expect(await ok(n1, `${K} get nodes`)).not.toContain('sdt-n3');
+    expect(await ok(n1, `${K} get nodes`)).toMatch(new RegExp(String.raw`${name}-n3\s+NotReady\s`));
+    expect((await ok(n1, `${M} remove-node ${name}-n3`)).trim()).toBe('');
+    expect(await ok(n1, `${K} get nodes`)).not.toContain(`${name}-n3`);
 
     expect((await ok(n1, `${M} reset`)).trim()).toBe(
       'This is a multi-node MicroK8s deployment. Reset is applicable for single node clusters.\n' +
