@@ -82,14 +82,13 @@ export function nodeSleepView(db: Db, node: FleetNode) {
   const effective = effectiveSettings(db, node);
   const inherited = inheritedSettings(db, node);
   const own = scopeOverrides(db, { kind: 'node', id: node.id, name: node.hostname });
-  const set = (key: keyof typeof own): boolean => own[key] !== undefined && own[key] !== null;
   const state = lastState(db, node);
   const journal = lastJournalEntry(db, node.id);
   return {
     url: `/fragments/nodes/${node.id}/sleep`,
     node: { id: node.id, hostname: node.hostname, role: node.role, cluster: node.cluster },
     sleepable: effective.sleepable,
-    settings: SLEEP_LABELS.filter(([key]) => key !== 'sleepable').map(([key, label]) => ({ key, label, value: settingText(effective[key]), here: set(key) })),
+    settings: settingsList(effective, own),
     state,
     /** For the page's wait on this server's run (see pages.ts). */
     operation: state ? { id: state.operation.id, running: state.operation.running } : null,
@@ -102,6 +101,11 @@ export function nodeSleepView(db: Db, node: FleetNode) {
       "An empty field inherits from the cluster (or mko's default), shown in grey. The node gets the settings at the next Enable, Disable or Send settings.",
     ),
   };
+}
+
+/** The effective settings but sleepable, each marked `here` when the scope sets it itself. */
+function settingsList(effective: SleepSettings, own: SleepOverrides) {
+  return SLEEP_LABELS.filter(([key]) => key !== 'sleepable').map(([key, label]) => ({ key, label, value: settingText(effective[key]), here: own[key] !== undefined && own[key] !== null }));
 }
 
 /** The form that edits one scope's own settings (PATCH, empty inherits): a node's or a cluster's. */
@@ -137,12 +141,11 @@ export function clusterSleepView(db: Db, cluster: { id: number; name: string }, 
   const scope = { kind: 'cluster' as const, id: cluster.id, name: cluster.name };
   const own = scopeOverrides(db, scope);
   const effective = scopeSettings(db, scope, own);
-  const set = (key: keyof typeof own): boolean => own[key] !== undefined && own[key] !== null;
   return {
     url: `/fragments/clusters/${cluster.id}/sleep`,
     cluster: { id: cluster.id, name: cluster.name },
     nodes: nodes.map((node) => ({ id: node.id, hostname: node.hostname, role: node.role, sleepable: effectiveSettings(db, node).sleepable, state: lastState(db, node) })),
-    settings: SLEEP_LABELS.filter(([key]) => key !== 'sleepable').map(([key, label]) => ({ key, label, value: settingText(effective[key]), here: set(key) })),
+    settings: settingsList(effective, own),
     form: settingsForm(
       `/api/v1/clusters/${cluster.id}/sleep`,
       own,

@@ -110,13 +110,14 @@ class RenderFixTest(unittest.TestCase):
                          "sudo install -m 0440 -o root -g root \"$f\" /etc/sudoers.d/90-mko-mko; rm -f \"$f\"; sudo -n true")
 
 
-if __name__ == '__main__':
-    unittest.main()
-
-
 class ResolveTest(unittest.TestCase):
     def test_a_member_may_have_an_ipv6_address(self):
         from ansible_collections.mko.fleet.plugins.modules import diagnostics as module
         self.assertEqual(module.resolve('::1'), ['::1'])
         self.assertEqual(module.resolve('127.0.0.1'), ['127.0.0.1'])
         self.assertEqual(module.resolve('no-such-host.invalid'), [])
+
+
+if __name__ == '__main__':
+    unittest.main()
+
